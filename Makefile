@@ -1,0 +1,52 @@
+# Every target builds what it needs: `make test` and `make demo` work on a fresh machine
+# that has python3.11, Java 17 and make.
+PYTHON      ?= python3.11
+UV_VERSION  := 0.13.8
+TOOLS       := .tools
+UV          := $(TOOLS)/bin/uv
+VENV        := .venv
+BIN         := $(VENV)/bin
+SOURCES     := dags plugins spark_jobs scripts tests
+
+# uv never downloads a Python build here: it uses the system python3.11.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: help venv lint format requirements test bench clean
+
+help:
+	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
+	@echo "make bench         run the featurize throughput benchmark (prints ratios)"
+	@echo "make requirements  regenerate the files exported from uv.lock"
+	@echo "make lint|format   ruff check / ruff format"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --isolated --quiet --index-url https://pypi.org/simple uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+venv: $(VENV)/.synced
+
+lint: venv
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+
+format: venv
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
+
+# Files that install the lock's versions elsewhere; tests/test_lock_exports.py fails when they drift.
+requirements: venv
+	$(BIN)/python scripts/export_requirements.py
+
+test: lint
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python -m tests.benchmarks.bench_featurize
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -1,0 +1,343 @@
+"""featurize: fruit photos -> CNN feature vectors, as Parquet.
+
+    spark-submit spark_jobs/featurize.py --input URI --output URI
+        [--model mobilenet_v2|resnet50|vgg16] [--weights imagenet|URI|random]
+        [--modified-after TS] [--modified-before TS] [--ingest-date YYYY-MM-DD]
+
+Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model, features, and
+<output>/_rejected/model=<cnn>/ingest_date=<date>/ with path, label, reason. A rerun replaces
+only its own (model, ingest date); a run without a window rebuilds the whole model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+import pandas as pd
+from fruitspark import models
+from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
+from fruitspark.session import configure_logging, get_session, ship_package
+from pyspark import SparkFiles, StorageLevel, TaskContext
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+log = logging.getLogger("featurize")
+
+# Hadoop glob: the three extensions in any letter case; other files are never opened.
+IMAGE_GLOB = "*.{[jJ][pP][gG],[jJ][pP][eE][gG],[pP][nN][gG]}"
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
+WAVES = 2  # partitions per core, so a slow task does not idle the rest
+ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
+RESULT_TYPE = T.StructType(
+    [
+        T.StructField("features", T.ArrayType(T.FloatType())),
+        T.StructField("reason", T.StringType()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    after: datetime | None
+    before: datetime | None
+
+    @property
+    def is_full(self) -> bool:
+        return self.after is None and self.before is None
+
+    def __str__(self) -> str:
+        if self.is_full:
+            return "all files"
+        return f"modified in [{self.after or '-inf'}, {self.before or '+inf'})"
+
+    def contains(self, moment: datetime) -> bool:
+        return (self.after is None or moment >= self.after) and (
+            self.before is None or moment < self.before
+        )
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601; a timestamp without an offset is UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 timestamp: {text!r}") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="featurize", description=__doc__.split("\n")[0])
+    parser.add_argument("--input", required=True, help="folder of class folders of images")
+    parser.add_argument("--output", required=True, help="features dataset root")
+    parser.add_argument("--model", choices=sorted(models.CNNS), default=models.DEFAULT_CNN)
+    parser.add_argument(
+        "--weights",
+        default="random",
+        help="imagenet (Keras download), random (seeded), or the URI of a Keras weights file",
+    )
+    parser.add_argument("--modified-after", type=parse_timestamp, help="inclusive window start")
+    parser.add_argument("--modified-before", type=parse_timestamp, help="exclusive window end")
+    parser.add_argument("--ingest-date", type=date.fromisoformat, help="default: today (UTC)")
+    parser.add_argument("--max-image-bytes", type=int, default=MAX_IMAGE_BYTES)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="images per CNN call")
+    args = parser.parse_args(argv)
+    window = Window(args.modified_after, args.modified_before)
+    if window.after and window.before and window.after >= window.before:
+        parser.error("--modified-after must be earlier than --modified-before")
+    args.window = window
+    args.ingest_date = args.ingest_date or datetime.now(UTC).date()
+    return args
+
+
+# -- extract ---------------------------------------------------------------------------------
+
+
+def extract_images(spark: SparkSession, input_uri: str) -> DataFrame:
+    """Image files under input_uri, read lazily: content is only read for rows that need it."""
+    return (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .option("pathGlobFilter", IMAGE_GLOB)
+        .load(input_uri)
+    )
+
+
+def in_window(window: Window) -> Column:
+    """Pushed down to binaryFile, so files outside the window are never opened."""
+    condition = F.lit(True)
+    if window.after:
+        condition &= F.col("modificationTime") >= F.lit(window.after)
+    if window.before:
+        condition &= F.col("modificationTime") < F.lit(window.before)
+    return condition
+
+
+def empty_files(spark: SparkSession, images: DataFrame, listing: DataFrame, window: Window):
+    """Zero-byte image files in the window, as rejections.
+
+    Spark's file sources silently skip zero-byte files, so they are the files Spark listed
+    (inputFiles, as URIs) that the scan never returned (as Hadoop paths).
+    """
+    scanned = {row.path for row in listing.select("path").toLocalIterator()}
+    listed = (re.sub("^file:///", "file:/", unquote(uri)) for uri in images.inputFiles())
+    jvm = spark.sparkContext._jvm
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    rows = []
+    for path in (path for path in listed if path not in scanned):
+        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+        status = hadoop_path.getFileSystem(hadoop_conf).getFileStatus(hadoop_path)
+        modified = datetime.fromtimestamp(status.getModificationTime() / 1000, UTC)
+        if window.contains(modified):
+            rows.append((path, path.split("/")[-2], "empty: the file has no bytes"))
+    return spark.createDataFrame(rows, "path string, label string, reason string")
+
+
+# -- transform -------------------------------------------------------------------------------
+
+
+def with_label(images: DataFrame) -> DataFrame:
+    """label = the image's parent folder name, exactly as written."""
+    return images.withColumn("label", F.element_at(F.split("path", "/"), -2))
+
+
+def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
+    """Files over the size limit, as rejections; their content is never read."""
+    return images.where(F.col("length") > max_bytes).select(
+        "path",
+        "label",
+        F.format_string(f"too_large: %d bytes is over the {max_bytes} byte limit", "length").alias(
+            "reason"
+        ),
+    )
+
+
+def featurize_udf(cnn: str, weights: str, chunk_size: int):
+    """A pandas UDF over image bytes; the model is loaded once per Python worker process."""
+
+    @F.pandas_udf(RESULT_TYPE)
+    def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        weights_file = weights if weights in ("imagenet", "random") else SparkFiles.get(weights)
+        featurizer = models.cached_featurizer(cnn, weights_file, TaskContext.get().cpus())
+        for contents in batches:
+            yield featurize_contents(contents, featurizer, chunk_size)
+
+    return featurize_images
+
+
+def featurize(images: DataFrame, cnn: str, weights: str, chunk_size: int) -> DataFrame:
+    """path, label, features (null when rejected), reason (null when featurized)."""
+    result = featurize_udf(cnn, weights, chunk_size)(F.col("content"))
+    return images.select("path", "label", result.alias("result")).select(
+        "path", "label", "result.features", "result.reason"
+    )
+
+
+def features_table(featurized: DataFrame, cnn: str, ingest_date: date) -> DataFrame:
+    return featurized.where(F.col("reason").isNull()).select(
+        "path",
+        "label",
+        F.lit(cnn).alias("model"),
+        "features",
+        F.lit(ingest_date.isoformat()).alias("ingest_date"),
+    )
+
+
+def rejected_table(rejections: DataFrame, cnn: str, ingest_date: date) -> DataFrame:
+    return rejections.select(
+        "path",
+        "label",
+        "reason",
+        F.lit(cnn).alias("model"),
+        F.lit(ingest_date.isoformat()).alias("ingest_date"),
+    )
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+def write_partitions(table: DataFrame, uri: str) -> None:
+    """Replace exactly the (model, ingest_date) partitions present in `table`.
+
+    Dynamic overwrite stages the files and swaps partitions only when the job commits, so a
+    failure leaves earlier results as they were.
+    """
+    (
+        table.write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .partitionBy("model", "ingest_date")
+        .parquet(uri)
+    )
+
+
+def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date) -> None:
+    """After a full rebuild has committed, earlier dates of that model would be duplicates."""
+    jvm = spark.sparkContext._jvm
+    model_dir = jvm.org.apache.hadoop.fs.Path(f"{root.rstrip('/')}/model={cnn}")
+    filesystem = model_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not filesystem.exists(model_dir):
+        return
+    for status in filesystem.listStatus(model_dir):
+        name = status.getPath().getName()
+        if name.startswith("ingest_date=") and name != f"ingest_date={keep.isoformat()}":
+            log.info("full rebuild: removing %s/%s", model_dir.toString(), name)
+            filesystem.delete(status.getPath(), True)
+
+
+# -- job -------------------------------------------------------------------------------------
+
+
+def size_partitions(spark: SparkSession, image_count: int, total_bytes: int) -> int:
+    """Pack files into partitions by count, sized to the cluster's cores.
+
+    binaryFile packs small files by bytes (128 MB, 4 MB per file): that is 32 images a task
+    whatever the cluster. Here each file weighs its open cost, so partitions hold equal counts.
+    """
+    cores = spark.sparkContext.defaultParallelism
+    partitions = max(
+        1, min(image_count, max(cores * WAVES, -(-image_count // IMAGES_PER_PARTITION)))
+    )
+    open_cost = 4 * 1024 * 1024  # Spark's default, set explicitly: the sizing relies on it
+    spark.conf.set("spark.sql.files.openCostInBytes", str(open_cost))
+    per_partition = math.ceil(image_count / partitions)
+    average_bytes = total_bytes / max(image_count, 1)
+    spark.conf.set(
+        "spark.sql.files.maxPartitionBytes", str(int(per_partition * (open_cost + average_bytes)))
+    )
+    return partitions
+
+
+def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
+    output = args.output.rstrip("/")
+    weights = args.weights
+    if weights not in ("imagenet", "random"):
+        spark.sparkContext.addFile(weights)
+        weights = Path(weights).name
+
+    images = with_label(extract_images(spark, args.input))
+    listing = (
+        images.where(in_window(args.window))
+        .select("path", "label", "length")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    stats = listing.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
+    found, total_bytes = stats["n"], stats["bytes"] or 0
+    empties = empty_files(spark, images, listing, args.window).persist()
+    found += empties.count()
+    log.info(
+        "found %d image(s), %.1f MB, under %s, %s",
+        found,
+        total_bytes / 1e6,
+        args.input,
+        args.window,
+    )
+    if found == 0:
+        log.warning("no image to featurize: nothing written")
+        return {"found": 0, "featurized": 0, "rejected": 0}
+
+    partitions = size_partitions(spark, found, total_bytes)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+    log.info(
+        "featurizing with %s (weights=%s) in about %d partition(s)",
+        args.model,
+        args.weights,
+        partitions,
+    )
+
+    readable = images.where(in_window(args.window) & (F.col("length") <= args.max_image_bytes))
+    featurized = featurize(readable, args.model, weights, args.chunk_size).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    started = time.perf_counter()
+    try:
+        write_partitions(features_table(featurized, args.model, args.ingest_date), output)
+        rejections = featurized.where(F.col("reason").isNotNull()).select("path", "label", "reason")
+        rejections = rejections.unionByName(oversized(listing, args.max_image_bytes))
+        rejections = rejections.unionByName(empties)
+        write_partitions(
+            rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"
+        )
+        counts = featurized.agg(
+            F.count("features").alias("featurized"), F.count("reason").alias("rejected")
+        ).first()
+    finally:
+        for cached in (featurized, listing, empties):
+            cached.unpersist()
+    if args.window.is_full:
+        drop_other_ingest_dates(spark, output, args.model, args.ingest_date)
+
+    elapsed = time.perf_counter() - started
+    summary = {"found": found, "featurized": counts["featurized"]}
+    summary["rejected"] = found - summary["featurized"]
+    log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", summary)
+    log.info("took %.1fs: %.1f images/s", elapsed, found / elapsed)
+    return summary
+
+
+def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
+    configure_logging()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    spark = spark or get_session("fruits-featurize")
+    ship_package(spark)
+    try:
+        run(spark, args)
+    except (AnalysisException, FileNotFoundError) as error:
+        log.error("featurize failed: %s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The pretrained CNNs, without their top, and their loading once per Python process.
+
+TensorFlow is imported lazily: the driver only needs names and feature sizes.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RANDOM_SEED = 1234
+INPUT_SHAPE = (224, 224, 3)
+
+
+@dataclass(frozen=True)
+class CnnSpec:
+    name: str
+    keras_module: str  # keras.applications.<module>
+    keras_class: str
+    feature_size: int
+
+
+CNNS: dict[str, CnnSpec] = {
+    spec.name: spec
+    for spec in (
+        CnnSpec("mobilenet_v2", "mobilenet_v2", "MobileNetV2", 1280),
+        CnnSpec("resnet50", "resnet50", "ResNet50", 2048),
+        CnnSpec("vgg16", "vgg16", "VGG16", 512),
+    )
+}
+DEFAULT_CNN = "mobilenet_v2"
+
+
+class Featurizer:
+    """A CNN without its top, with global average pooling, and its own preprocess_input."""
+
+    def __init__(self, model: Any, preprocess: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.model = model
+        self.preprocess = preprocess
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """uint8 images (N, 224, 224, 3) -> float32 features (N, feature_size)."""
+        batch = self.preprocess(images.astype(np.float32))
+        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+
+
+def build_featurizer(cnn: str, weights: str) -> Featurizer:
+    """`weights` is "imagenet" (Keras downloads), "random" (seeded) or a local weights file."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import importlib
+
+    import keras
+
+    spec = CNNS[cnn]
+    module = importlib.import_module(f"keras.applications.{spec.keras_module}")
+    architecture = getattr(module, spec.keras_class)
+    if weights == "random":
+        keras.utils.set_random_seed(RANDOM_SEED)
+    model = architecture(
+        include_top=False,
+        pooling="avg",
+        input_shape=INPUT_SHAPE,
+        weights="imagenet" if weights == "imagenet" else None,
+    )
+    if weights not in ("imagenet", "random"):
+        model.load_weights(weights)
+    return Featurizer(model, module.preprocess_input)
+
+
+def limit_threads(cores: int) -> None:
+    """Give TensorFlow the cores Spark gave the task: tasks x threads never exceed the cores."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(cores)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        log.warning("TensorFlow already initialised; cannot limit it to %d thread(s)", cores)
+
+
+@functools.cache
+def cached_featurizer(cnn: str, weights: str, cores: int) -> Featurizer:
+    """One model per Python worker process (Spark reuses workers across tasks)."""
+    limit_threads(cores)
+    log.info("pid %d: loading %s (weights=%s, %d core(s))", os.getpid(), cnn, weights, cores)
+    return build_featurizer(cnn, weights)

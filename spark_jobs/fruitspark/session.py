@@ -1,0 +1,44 @@
+"""SparkSession, logging and shipping of this package: the same on EMR and on a laptop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_shipped: set[str] = set()
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def get_session(app_name: str) -> SparkSession:
+    """The session spark-submit configured, or a local one for `python spark_jobs/<job>.py`."""
+    # Without it a local run's workers would start the system python3, not this venv's.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return SparkSession.builder.appName(app_name).getOrCreate()
+
+
+def ship_package(spark: SparkSession) -> None:
+    """Make `fruitspark` importable on executors when it was not sent with --py-files.
+
+    On EMR the step passes fruitspark.zip with --py-files, and the package is imported
+    from that zip: nothing to do. From a source checkout, zip the folder once per session.
+    """
+    if not PACKAGE_DIR.is_dir() or spark.sparkContext.applicationId in _shipped:
+        return
+    archive_base = Path(tempfile.mkdtemp(prefix="fruitspark-")) / "fruitspark"
+    archive = shutil.make_archive(str(archive_base), "zip", PACKAGE_DIR.parent, PACKAGE_DIR.name)
+    spark.sparkContext.addPyFile(archive)
+    _shipped.add(spark.sparkContext.applicationId)
