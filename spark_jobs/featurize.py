@@ -26,6 +26,7 @@ from urllib.parse import unquote
 import pandas as pd
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
+from fruitspark.hadoop_fs import delete_children
 from fruitspark.session import configure_logging, get_session, ship_package
 from pyspark import SparkFiles, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
@@ -224,16 +225,10 @@ def write_partitions(table: DataFrame, uri: str) -> None:
 
 def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date) -> None:
     """After a full rebuild has committed, earlier dates of that model would be duplicates."""
-    jvm = spark.sparkContext._jvm
-    model_dir = jvm.org.apache.hadoop.fs.Path(f"{root.rstrip('/')}/model={cnn}")
-    filesystem = model_dir.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not filesystem.exists(model_dir):
-        return
-    for status in filesystem.listStatus(model_dir):
-        name = status.getPath().getName()
-        if name.startswith("ingest_date=") and name != f"ingest_date={keep.isoformat()}":
-            log.info("full rebuild: removing %s/%s", model_dir.toString(), name)
-            filesystem.delete(status.getPath(), True)
+    model_dir = f"{root}/model={cnn}"
+    kept = f"ingest_date={keep.isoformat()}"
+    for name in delete_children(spark, model_dir, keep=kept, prefix="ingest_date="):
+        log.info("full rebuild: removed %s/%s", model_dir, name)
 
 
 # -- job -------------------------------------------------------------------------------------
