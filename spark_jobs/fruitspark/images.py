@@ -57,7 +57,7 @@ def image_to_array(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise RejectedImage("decompression_bomb", str(error)) from error
     except OSError as error:
-        code = "truncated" if "truncated" in str(error) else "corrupt"
+        code = "truncated" if "truncated" in str(error).lower() else "corrupt"
         raise RejectedImage(code, str(error)) from error
     except (SyntaxError, ValueError, EOFError, IndexError, TypeError) as error:
         raise RejectedImage("corrupt", f"{type(error).__name__}: {error}") from error

@@ -1,0 +1,195 @@
+"""The featurize job on local Spark: what it writes, what it rejects, and when."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import featurize
+import numpy as np
+import pytest
+from fruitspark import models
+
+from scripts.fruits_sample import generate
+from tests.spark_jobs.conftest import MAX_IMAGE_BYTES, key
+
+DATE = "2026-11-20"
+
+
+def run(spark, *args: str) -> None:
+    assert featurize.main([*args], spark) == 0
+
+
+def rows_by_key(spark, uri: str) -> dict:
+    return {key(row.path): row for row in spark.read.parquet(uri).collect()}
+
+
+@pytest.fixture(scope="module")
+def featurized(spark, image_tree, tmp_path_factory) -> str:
+    output = str(tmp_path_factory.mktemp("features"))
+    run(
+        spark,
+        "--input",
+        str(image_tree.root),
+        "--output",
+        output,
+        "--ingest-date",
+        DATE,
+        "--max-image-bytes",
+        str(MAX_IMAGE_BYTES),
+    )
+    return output
+
+
+def test_every_usable_image_is_featurized_with_its_label(spark, featurized, image_tree):
+    rows = rows_by_key(spark, featurized)
+    assert {name: row.label for name, row in rows.items()} == image_tree.good
+    assert {len(row.features) for row in rows.values()} == {1280}
+    assert {row.model for row in rows.values()} == {"mobilenet_v2"}
+    assert {str(row.ingest_date) for row in rows.values()} == {DATE}
+
+
+def test_output_schema(spark, featurized):
+    table = spark.read.parquet(featurized)
+    assert table.columns == ["path", "label", "features", "model", "ingest_date"]
+    assert table.schema["features"].dataType.simpleString() == "array<float>"
+
+
+def test_unusable_files_are_rejected_with_reasons(spark, featurized, image_tree):
+    rejected = rows_by_key(spark, f"{featurized}/_rejected")
+    assert {name: row.reason.split(":")[0] for name, row in rejected.items()} == image_tree.rejected
+    assert rejected["noise.png@Huge"].reason.startswith("too_large: ")
+    assert all(row.label == name.split("@")[1] for name, row in rejected.items())
+
+
+def test_random_weights_are_deterministic_and_a_weights_file_gives_the_same(
+    spark, featurized, image_tree, tmp_path
+):
+    weights_file = tmp_path / "mobilenet_v2.weights.h5"
+    models.build_featurizer("mobilenet_v2", "random").model.save_weights(weights_file)
+    subset = str(image_tree.root / "Real Photos")
+    outputs = {}
+    for weights in ("random", str(weights_file)):
+        outputs[weights] = str(tmp_path / ("random" if weights == "random" else "from-file"))
+        run(spark, "--input", subset, "--output", outputs[weights], "--weights", weights)
+    seeded, from_file = (rows_by_key(spark, output) for output in outputs.values())
+    first = rows_by_key(spark, featurized)
+    assert seeded.keys() == from_file.keys()
+    assert len(seeded) == 5
+    for name, row in seeded.items():
+        np.testing.assert_array_equal(row.features, from_file[name].features)
+        # Other batch compositions round differently in oneDNN, by far less than this.
+        scale = np.abs(first[name].features).max()
+        np.testing.assert_allclose(row.features, first[name].features, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize(("cnn", "size"), [("resnet50", 2048), ("vgg16", 512)])
+def test_other_models_give_their_feature_size(spark, image_tree, tmp_path, cnn, size):
+    run(
+        spark,
+        "--input",
+        str(image_tree.root / "Pépino doux"),
+        "--output",
+        str(tmp_path),
+        "--model",
+        cnn,
+    )
+    rows = spark.read.parquet(str(tmp_path)).collect()
+    assert [(row.model, len(row.features)) for row in rows] == [(cnn, size)] * 2
+
+
+def at(day: str) -> float:
+    return datetime.fromisoformat(f"{day}T12:00:00+00:00").timestamp()
+
+
+@pytest.fixture
+def daily_tree(tmp_path):
+    """Two classes uploaded on the 19th, a third class on the 20th."""
+    root = tmp_path / "images"
+    for index, day in enumerate(["2026-11-19", "2026-11-20"]):
+        for path in generate(root, classes=2 + index, per_class=2, seed=index, start=10 * index):
+            if not (index == 1 and path.parent.name != "Cherry Rainier"):
+                os.utime(path, (at(day), at(day)))
+            else:
+                path.unlink()
+    return root
+
+
+def window(day: str, next_day: str) -> list[str]:
+    return [
+        "--modified-after",
+        f"{day}T00:00:00+00:00",
+        "--modified-before",
+        f"{next_day}T00:00:00+00:00",
+        "--ingest-date",
+        day,
+    ]
+
+
+def test_window_reads_only_files_modified_inside_it(spark, daily_tree, tmp_path):
+    output = str(tmp_path / "features")
+    run(spark, "--input", str(daily_tree), "--output", output, *window("2026-11-20", "2026-11-21"))
+    rows = spark.read.parquet(output).collect()
+    assert sorted(row.label for row in rows) == ["Cherry Rainier"] * 2
+
+
+def test_window_start_is_inclusive_and_end_exclusive(spark, daily_tree, tmp_path):
+    output = str(tmp_path / "features")
+    noon = datetime.fromtimestamp(at("2026-11-19"), UTC).isoformat()
+    run(
+        spark,
+        "--input",
+        str(daily_tree),
+        "--output",
+        output,
+        "--modified-after",
+        noon,
+        "--modified-before",
+        "2026-11-20T12:00:00Z",
+    )
+    assert spark.read.parquet(output).count() == 4
+
+
+def test_reruns_replace_their_date_only_and_a_full_run_rebuilds(spark, daily_tree, tmp_path):
+    output = str(tmp_path / "features")
+    source = ["--input", str(daily_tree), "--output", output]
+
+    def counts_by_date() -> dict[str, int]:
+        table = spark.read.parquet(output)
+        assert table.count() == table.select("path").distinct().count(), "no duplicates"
+        return {
+            str(row.ingest_date): row["count"]
+            for row in table.groupBy("ingest_date").count().collect()
+        }
+
+    run(spark, *source, *window("2026-11-19", "2026-11-20"))
+    run(spark, *source, *window("2026-11-20", "2026-11-21"))
+    assert counts_by_date() == {"2026-11-19": 4, "2026-11-20": 2}
+
+    run(spark, *source, *window("2026-11-20", "2026-11-21"))
+    assert counts_by_date() == {"2026-11-19": 4, "2026-11-20": 2}
+
+    run(spark, *source, "--ingest-date", "2026-11-21")
+    assert counts_by_date() == {"2026-11-21": 6}
+
+
+def test_an_empty_window_writes_nothing(spark, daily_tree, tmp_path):
+    output = tmp_path / "features"
+    run(
+        spark,
+        "--input",
+        str(daily_tree),
+        "--output",
+        str(output),
+        *window("2030-01-01", "2030-01-02"),
+    )
+    assert not output.exists()
+
+
+def test_bad_arguments_are_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        featurize.parse_args(["--input", "x", "--output", "y", "--modified-after", "yesterday"])
+    assert exit_info.value.code == 2
+    assert "not an ISO 8601 timestamp" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        featurize.parse_args(["--input", "x", "--output", "y", "--model", "alexnet"])
