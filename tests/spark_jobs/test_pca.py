@@ -1,0 +1,173 @@
+"""The PCA job on local Spark, checked against numpy on the same data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pca
+import pytest
+from PIL import Image
+from pyspark.ml import PipelineModel
+from pyspark.ml.functions import array_to_vector, vector_to_array
+
+N_FEATURES = 12
+CLASSES = ("Apple", "Banana", "Cherry")
+
+
+def synthetic_features(seed: int = 0, per_class: int = 20) -> tuple[list, np.ndarray]:
+    """Three classes around different centres in a 4-dim subspace, plus noise.
+
+    The last feature is constant: StandardScaler maps zero-variance features to 0.
+    """
+    rng = np.random.default_rng(seed)
+    basis = rng.normal(size=(4, N_FEATURES))
+    rows, matrix = [], []
+    for label in CLASSES:
+        centre = rng.normal(scale=3, size=4)
+        for number in range(per_class):
+            vector = (centre + rng.normal(size=4)) @ basis + rng.normal(scale=0.1, size=N_FEATURES)
+            vector[-1] = 5.0
+            vector = vector.astype(np.float32)
+            rows.append((f"s3://b/images/{label}/{number}.jpg", label, vector.tolist()))
+            matrix.append(vector)
+    return rows, np.array(matrix, dtype=np.float64)
+
+
+def write_features(spark, root: str, rows: list, model="mobilenet_v2", day="2026-11-20"):
+    frame = spark.createDataFrame(
+        [(*row, model, day) for row in rows],
+        "path string, label string, features array<float>, model string, ingest_date string",
+    )
+    frame.write.mode("append").partitionBy("model", "ingest_date").parquet(root)
+
+
+def numpy_pca(matrix: np.ndarray):
+    """Reference: standardize (sample std, zero-variance -> 0), eigendecompose the covariance."""
+    std = matrix.std(axis=0, ddof=1)
+    scaled = np.where(std > 0, (matrix - matrix.mean(axis=0)) / np.where(std > 0, std, 1), 0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(scaled, rowvar=False))
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
+    return eigenvalues / eigenvalues.sum(), scaled @ eigenvectors
+
+
+def assert_same_up_to_sign(actual: np.ndarray, expected: np.ndarray) -> None:
+    for column in range(expected.shape[1]):
+        sign = np.sign(actual[:, column] @ expected[:, column])
+        scale = np.abs(expected[:, column]).max()
+        np.testing.assert_allclose(sign * actual[:, column], expected[:, column], atol=1e-4 * scale)
+
+
+def projected(spark, output: str, paths: list[str]) -> np.ndarray:
+    rows = {row.path: row.pca for row in spark.read.parquet(output).collect()}
+    assert sorted(rows) == sorted(paths)
+    return np.array([rows[path] for path in paths])
+
+
+@pytest.fixture(scope="module")
+def features(spark, tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("features"))
+    rows, matrix = synthetic_features()
+    write_features(spark, root, rows)
+    return root, rows, matrix
+
+
+def test_k_components_match_numpy(spark, features, tmp_path):
+    root, rows, matrix = features
+    output = str(tmp_path / "pca")
+    assert pca.main(["--input", root, "--output", output, "--k", "3"], spark) == 0
+
+    explained, components = numpy_pca(matrix)
+    report = json.loads((tmp_path / "pca" / "_report" / "report.json").read_text())
+    assert (report["rows"], report["classes"], report["k"]) == (60, 3, 3)
+    np.testing.assert_allclose(report["explained_variance"], explained[:3], rtol=1e-6)
+    np.testing.assert_allclose(report["cumulative_variance"], np.cumsum(explained[:3]), rtol=1e-6)
+    assert_same_up_to_sign(projected(spark, output, [row[0] for row in rows]), components[:, :3])
+
+
+def test_variance_keeps_the_fewest_components_that_reach_it(spark, features, tmp_path):
+    root, _, matrix = features
+    explained, _ = numpy_pca(matrix)
+    expected_k = int(np.searchsorted(np.cumsum(explained), 0.95) + 1)
+    assert 1 < expected_k < N_FEATURES
+
+    assert pca.main(["--input", root, "--output", str(tmp_path), "--variance", "0.95"], spark) == 0
+    report = json.loads((tmp_path / "_report" / "report.json").read_text())
+    assert report["k"] == expected_k
+    assert report["cumulative_variance"][-1] >= 0.95 > report["cumulative_variance"][-2]
+    assert report["target_variance"] == 0.95
+
+
+def test_saved_model_projects_new_images_the_same_way(spark, features, tmp_path):
+    root, _, _ = features
+    assert pca.main(["--input", root, "--output", str(tmp_path), "--k", "2"], spark) == 0
+    model = PipelineModel.load(str(tmp_path / "_model"))
+    fresh = spark.read.parquet(root).select("path", array_to_vector("features").alias("features"))
+    again = {
+        row.path: row.pca
+        for row in model.transform(fresh)
+        .select("path", vector_to_array("pca").alias("pca"))
+        .collect()
+    }
+    for row in spark.read.parquet(str(tmp_path)).collect():
+        np.testing.assert_allclose(row.pca, again[row.path], rtol=1e-5)
+
+
+def test_report_figures_are_written(spark, features, tmp_path):
+    root, _, _ = features
+    assert pca.main(["--input", root, "--output", str(tmp_path), "--k", "4"], spark) == 0
+    for name in ("explained_variance.png", "pca_scatter.png"):
+        with Image.open(tmp_path / "_report" / name) as figure:
+            assert figure.format == "PNG"
+            assert figure.size == (800, 450 if name.startswith("explained") else 600)
+
+
+def test_an_image_featurized_twice_counts_once_with_its_latest_features(spark, tmp_path):
+    root = str(tmp_path / "features")
+    rows, matrix = synthetic_features(seed=1)
+    stale = [(path, label, [0.0] * N_FEATURES) for path, label, _ in rows[:5]]
+    write_features(spark, root, stale, day="2026-11-19")
+    write_features(spark, root, rows, day="2026-11-20")
+    write_features(spark, root, rows[:3], model="vgg16")
+
+    output = str(tmp_path / "pca")
+    assert pca.main(["--input", root, "--output", output, "--k", "2"], spark) == 0
+    _, components = numpy_pca(matrix)
+    assert_same_up_to_sign(projected(spark, output, [row[0] for row in rows]), components[:, :2])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--k", str(N_FEATURES + 1)], "larger than the feature size"),
+        (["--k", "2", "--model", "resnet50"], "no resnet50 features"),
+    ],
+)
+def test_impossible_requests_fail_and_overwrite_nothing(
+    spark, features, tmp_path, caplog, arguments, message
+):
+    root, _, _ = features
+    output = tmp_path / "pca"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "2"], spark) == 0
+    before = {path: path.stat().st_mtime_ns for path in output.rglob("*")}
+
+    assert pca.main(["--input", root, "--output", str(output), *arguments], spark) == 1
+    assert message in caplog.text
+    assert {path: path.stat().st_mtime_ns for path in output.rglob("*")} == before
+
+
+def test_a_missing_input_is_a_clear_failure(spark, tmp_path, caplog):
+    missing = str(tmp_path / "nowhere")
+    assert pca.main(["--input", missing, "--output", str(tmp_path / "out"), "--k", "2"], spark) == 1
+    assert "Path does not exist" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--k", "2", "--variance", "0.9"], ["--variance", "1.5"], ["--k", "0"], []],
+)
+def test_bad_arguments_are_refused(arguments):
+    with pytest.raises(SystemExit) as exit_info:
+        pca.parse_args(["--input", "in", "--output", "out", *arguments])
+    assert exit_info.value.code == 2
