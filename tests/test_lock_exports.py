@@ -1,0 +1,43 @@
+"""uv.lock is the single source of versions: whatever installs packages elsewhere must match it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from scripts.export_requirements import EXPORTS, ROOT, render
+
+
+def locked_versions() -> dict[str, str]:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    return {package["name"]: package.get("version") for package in lock["package"]}
+
+
+@pytest.mark.parametrize("relative_path", sorted(EXPORTS))
+def test_exported_requirements_match_the_lock(relative_path):
+    committed = (ROOT / relative_path).read_text()
+    assert committed == render(EXPORTS[relative_path]), (
+        f"{relative_path} has drifted from uv.lock: run `make requirements`"
+    )
+
+
+def test_emr_requirements_pin_the_spark_side_but_leave_spark_to_emr():
+    pins = dict(
+        re.findall(
+            r"^([a-z0-9][a-z0-9._-]*)==([^ ;\\]+)",
+            (ROOT / "spark_jobs/requirements-emr.txt").read_text(),
+            re.M,
+        )
+    )
+    locked = locked_versions()
+    for package in ("tensorflow-cpu", "pillow", "numpy", "pandas", "pyarrow", "matplotlib"):
+        assert pins[package] == locked[package]
+    assert "pyspark" not in pins
+    assert "py4j" not in pins
+
+
+def test_the_makefile_bootstraps_the_locked_uv():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^UV_VERSION\s*:=\s*(\S+)", makefile, re.M)[1] == locked_versions()["uv"]
