@@ -11,6 +11,9 @@ SOURCES     := dags plugins spark_jobs scripts tests
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Without .pyc files every Spark Python worker compiles TensorFlow again: 13 s per import here
+# instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help venv lint format requirements test bench clean
 

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -30,7 +30,7 @@ from fruitspark.hadoop_fs import delete_children
 from fruitspark.session import configure_logging, get_session, ship_package
 from pyspark import SparkFiles, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -42,6 +42,7 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
 WAVES = 2  # partitions per core, so a slow task does not idle the rest
 ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
+FILE_OPEN_COST = 16 * 1024 * 1024  # see size_partitions
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -64,14 +65,11 @@ class Window:
             return "all files"
         return f"modified in [{self.after or '-inf'}, {self.before or '+inf'})"
 
-    def contains(self, moment: datetime) -> bool:
-        return (self.after is None or moment >= self.after) and (
-            self.before is None or moment < self.before
-        )
 
-
-def parse_timestamp(text: str) -> datetime:
-    """ISO 8601; a timestamp without an offset is UTC."""
+def parse_timestamp(text: str) -> datetime | None:
+    """ISO 8601; a timestamp without an offset is UTC; an empty value means no bound."""
+    if text == "":
+        return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as error:
@@ -106,44 +104,38 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 # -- extract ---------------------------------------------------------------------------------
 
 
-def extract_images(spark: SparkSession, input_uri: str) -> DataFrame:
-    """Image files under input_uri, read lazily: content is only read for rows that need it."""
-    return (
+def extract_images(spark: SparkSession, input_uri: str, window: Window) -> DataFrame:
+    """Image files under input_uri, read lazily: content is only read for rows that need it.
+
+    The window is applied when Spark lists the files, so older files never become tasks.
+    modifiedAfter is exclusive and file times have millisecond resolution: moving the start
+    back one millisecond makes the window [after, before).
+    """
+    reader = (
         spark.read.format("binaryFile")
         .option("recursiveFileLookup", "true")
         .option("pathGlobFilter", IMAGE_GLOB)
-        .load(input_uri)
+        .option("timeZone", "UTC")
     )
-
-
-def in_window(window: Window) -> Column:
-    """Pushed down to binaryFile, so files outside the window are never opened."""
-    condition = F.lit(True)
     if window.after:
-        condition &= F.col("modificationTime") >= F.lit(window.after)
+        reader = reader.option(
+            "modifiedAfter", spark_time(window.after - timedelta(milliseconds=1))
+        )
     if window.before:
-        condition &= F.col("modificationTime") < F.lit(window.before)
-    return condition
+        reader = reader.option("modifiedBefore", spark_time(window.before))
+    return reader.load(input_uri)
 
 
-def empty_files(spark: SparkSession, images: DataFrame, listing: DataFrame, window: Window):
-    """Zero-byte image files in the window, as rejections.
+def spark_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
-    Spark's file sources silently skip zero-byte files, so they are the files Spark listed
-    (inputFiles, as URIs) that the scan never returned (as Hadoop paths).
+
+def listed_files(images: DataFrame) -> list[str]:
+    """The files Spark listed for `images` (window and glob applied), as Hadoop paths.
+
+    inputFiles() needs no job: Spark listed the files when the DataFrame was created.
     """
-    scanned = {row.path for row in listing.select("path").toLocalIterator()}
-    listed = (re.sub("^file:///", "file:/", unquote(uri)) for uri in images.inputFiles())
-    jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    rows = []
-    for path in (path for path in listed if path not in scanned):
-        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-        status = hadoop_path.getFileSystem(hadoop_conf).getFileStatus(hadoop_path)
-        modified = datetime.fromtimestamp(status.getModificationTime() / 1000, UTC)
-        if window.contains(modified):
-            rows.append((path, path.split("/")[-2], "empty: the file has no bytes"))
-    return spark.createDataFrame(rows, "path string, label string, reason string")
+    return [re.sub("^file:///", "file:/", unquote(uri)) for uri in images.inputFiles()]
 
 
 # -- transform -------------------------------------------------------------------------------
@@ -165,11 +157,29 @@ def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
     )
 
 
+def empty_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> DataFrame:
+    """Zero-byte image files, as rejections.
+
+    Spark's file sources skip zero-byte files silently: they are the listed files that no
+    scan returned. The paths are only gathered when the counts say some are missing.
+    """
+    rows = []
+    if sum(scan.count() for scan in scans) < len(listed):
+        scanned = {row.path for scan in scans for row in scan.select("path").collect()}
+        rows = [
+            (path, path.split("/")[-2], "empty: the file has no bytes")
+            for path in listed
+            if path not in scanned
+        ]
+    return spark.createDataFrame(rows, "path string, label string, reason string")
+
+
 def featurize_udf(cnn: str, weights: str, chunk_size: int):
     """A pandas UDF over image bytes; the model is loaded once per Python worker process."""
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+        configure_logging()  # this runs in a Python worker, whose logging is not set up
         weights_file = weights if weights in ("imagenet", "random") else SparkFiles.get(weights)
         featurizer = models.cached_featurizer(cnn, weights_file, TaskContext.get().cpus())
         for contents in batches:
@@ -234,90 +244,71 @@ def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date
 # -- job -------------------------------------------------------------------------------------
 
 
-def size_partitions(spark: SparkSession, image_count: int, total_bytes: int) -> int:
+def size_partitions(spark: SparkSession, image_count: int) -> int:
     """Pack files into partitions by count, sized to the cluster's cores.
 
-    binaryFile packs small files by bytes (128 MB, 4 MB per file): that is 32 images a task
-    whatever the cluster. Here each file weighs its open cost, so partitions hold equal counts.
+    binaryFile packs small files by bytes (128 MB, plus a 4 MB "open cost" a file): 32 images
+    a task whatever the cluster. With an open cost far above an image's size, each file
+    weighs about the same, and a partition's byte budget becomes an image count.
     """
     cores = spark.sparkContext.defaultParallelism
-    partitions = max(
-        1, min(image_count, max(cores * WAVES, -(-image_count // IMAGES_PER_PARTITION)))
-    )
-    open_cost = 4 * 1024 * 1024  # Spark's default, set explicitly: the sizing relies on it
-    spark.conf.set("spark.sql.files.openCostInBytes", str(open_cost))
-    per_partition = math.ceil(image_count / partitions)
-    average_bytes = total_bytes / max(image_count, 1)
-    spark.conf.set(
-        "spark.sql.files.maxPartitionBytes", str(int(per_partition * (open_cost + average_bytes)))
-    )
-    return partitions
+    wanted = max(cores * WAVES, math.ceil(image_count / IMAGES_PER_PARTITION))
+    per_partition = math.ceil(image_count / min(image_count, wanted))
+    spark.conf.set("spark.sql.files.openCostInBytes", str(FILE_OPEN_COST))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(per_partition * FILE_OPEN_COST - 1))
+    return math.ceil(image_count / per_partition)
+
+
+def ship_weights(spark: SparkSession, weights: str) -> str:
+    """A weights file goes to every executor with Spark's own file distribution (s3:// too)."""
+    if weights in ("imagenet", "random"):
+        return weights
+    spark.sparkContext.addFile(weights)
+    return Path(weights).name
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
+    started = time.perf_counter()
     output = args.output.rstrip("/")
-    weights = args.weights
-    if weights not in ("imagenet", "random"):
-        spark.sparkContext.addFile(weights)
-        weights = Path(weights).name
-
-    images = with_label(extract_images(spark, args.input))
-    listing = (
-        images.where(in_window(args.window))
-        .select("path", "label", "length")
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    stats = listing.agg(F.count("*").alias("n"), F.sum("length").alias("bytes")).first()
-    found, total_bytes = stats["n"], stats["bytes"] or 0
-    empties = empty_files(spark, images, listing, args.window).persist()
-    found += empties.count()
-    log.info(
-        "found %d image(s), %.1f MB, under %s, %s",
-        found,
-        total_bytes / 1e6,
-        args.input,
-        args.window,
-    )
-    if found == 0:
+    weights = ship_weights(spark, args.weights)
+    images = with_label(extract_images(spark, args.input, args.window))
+    listed = listed_files(images)
+    log.info("found %d image file(s) under %s, %s", len(listed), args.input, args.window)
+    if not listed:
         log.warning("no image to featurize: nothing written")
         return {"found": 0, "featurized": 0, "rejected": 0}
 
-    partitions = size_partitions(spark, found, total_bytes)
+    partitions = size_partitions(spark, len(listed))
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
     log.info(
-        "featurizing with %s (weights=%s) in about %d partition(s)",
-        args.model,
-        args.weights,
-        partitions,
+        "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
     )
-
-    readable = images.where(in_window(args.window) & (F.col("length") <= args.max_image_bytes))
-    featurized = featurize(readable, args.model, weights, args.chunk_size).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    started = time.perf_counter()
+    readable = images.where(F.col("length") <= args.max_image_bytes)
+    featurized = featurize(readable, args.model, weights, args.chunk_size)
+    featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write_partitions(features_table(featurized, args.model, args.ingest_date), output)
-        rejections = featurized.where(F.col("reason").isNotNull()).select("path", "label", "reason")
-        rejections = rejections.unionByName(oversized(listing, args.max_image_bytes))
-        rejections = rejections.unionByName(empties)
+        too_large = oversized(images, args.max_image_bytes)
+        rejections = (
+            featurized.where(F.col("reason").isNotNull())
+            .select("path", "label", "reason")
+            .unionByName(too_large)
+            .unionByName(empty_files(spark, listed, featurized, too_large))
+        )
         write_partitions(
             rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"
         )
-        counts = featurized.agg(
-            F.count("features").alias("featurized"), F.count("reason").alias("rejected")
-        ).first()
+        featurized_count = featurized.where(F.col("reason").isNull()).count()
     finally:
-        for cached in (featurized, listing, empties):
-            cached.unpersist()
+        featurized.unpersist()
     if args.window.is_full:
         drop_other_ingest_dates(spark, output, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started
-    summary = {"found": found, "featurized": counts["featurized"]}
-    summary["rejected"] = found - summary["featurized"]
+    found = len(listed)
+    summary = {"found": found, "featurized": featurized_count, "rejected": found - featurized_count}
     log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", summary)
-    log.info("took %.1fs: %.1f images/s", elapsed, found / elapsed)
+    log.info("done in %.1fs: %.1f images/s, listing included", elapsed, found / elapsed)
     return summary
 
 

@@ -7,6 +7,10 @@ import sys
 
 import pytest
 
+from tests import airflow_env
+
+airflow_env.configure()
+
 
 @pytest.fixture(scope="session")
 def spark():
@@ -25,3 +29,16 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def dagbag():
+    """dags/ loaded the way Airflow loads it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(airflow_env.ROOT / "dags"))
+
+
+@pytest.fixture(scope="session")
+def dag(dagbag):
+    return dagbag.dags["fruit_features"]

@@ -19,7 +19,9 @@ def featurize_contents(
 ) -> pd.DataFrame:
     """One row per input, in order: `features` (float32 array) or `reason` (why rejected).
 
-    At most `chunk_size` decoded images exist at a time, whatever the batch size.
+    At most `chunk_size` decoded images exist at a time, whatever the batch size. The CNN
+    always gets exactly `chunk_size` images, padded with blanks: a new batch shape would make
+    TensorFlow trace its graph again, which costs as much as ~50 images.
     """
     features: list[np.ndarray | None] = [None] * len(contents)
     reasons: list[str | None] = [None] * len(contents)
@@ -32,6 +34,9 @@ def featurize_contents(
             except RejectedImage as rejection:
                 reasons[position] = str(rejection)
         if arrays:
-            for position, vector in zip(positions, featurizer(np.stack(arrays)), strict=True):
+            batch = np.stack(arrays)
+            padding = np.zeros((chunk_size - len(arrays), *batch.shape[1:]), dtype=batch.dtype)
+            vectors = featurizer(np.concatenate([batch, padding]))[: len(arrays)]
+            for position, vector in zip(positions, vectors, strict=True):
                 features[position] = vector
     return pd.DataFrame({"features": features, "reason": reasons})

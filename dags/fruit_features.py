@@ -1,0 +1,141 @@
+"""
+### fruit_features
+
+Every day, turn the fruit photos that landed in S3 into CNN features and PCA components on a
+short-lived EMR cluster:
+
+1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval;
+   none before the timeout: the run is skipped and no cluster is created;
+2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements;
+3. `add_spark_steps`: featurize the interval's images, then refit PCA on all of that model's
+   features;
+4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run;
+5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
+
+Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
+configuration comes from `FRUITS_*` environment variables: see the README.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.amazon.aws.operators.emr import (
+    EmrAddStepsOperator,
+    EmrCreateJobFlowOperator,
+    EmrTerminateJobFlowOperator,
+)
+from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
+from airflow.sdk import DAG, Param, chain
+from airflow.timetables.interval import CronDataIntervalTimetable
+from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
+from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
+from fruit_pipeline.sensors import NewImagesSensor
+
+DAG_ID = "fruit_features"
+CONFIG = load_config()
+AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
+STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
+AWS_RETRIES = {
+    "retries": 3,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+PARAMS = {
+    "model": Param("mobilenet_v2", enum=list(CNN_MODELS), description="CNN without its top"),
+    "mode": Param(
+        "incremental",
+        enum=["incremental", "full"],
+        description="incremental: the images of the data interval; full: every image, "
+        "rebuilding the model's features",
+    ),
+    "variance": Param(
+        0.95,
+        type="number",
+        exclusiveMinimum=0,
+        maximum=1,
+        description="PCA keeps the fewest components explaining this share of the variance",
+    ),
+    "k": Param(
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        maximum=SMALLEST_FEATURE_SIZE,
+        description="a fixed number of PCA components instead of --variance",
+    ),
+    "core_instance_count": Param(CONFIG.core_instance_count, type="integer", minimum=1, maximum=20),
+    "core_instance_type": Param(
+        CONFIG.core_instance_type,
+        type="string",
+        pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        description="EC2 instance type of the core nodes",
+    ),
+    "spot": Param(False, type="boolean", description="spot instances for the core nodes"),
+}
+
+with DAG(
+    dag_id=DAG_ID,
+    description="Featurize new fruit photos with a CNN and reduce them with PCA on EMR",
+    doc_md=__doc__,
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=12),
+    params=PARAMS,
+    render_template_as_native_obj=True,
+    default_args={"owner": "data-platform"},
+    tags=["fruits", "emr", "spark"],
+):
+    wait_for_new_images = NewImagesSensor(
+        task_id="wait_for_new_images",
+        bucket_key=f"{CONFIG.images_uri}*",
+        timeout=CONFIG.sensor_timeout_seconds,
+        poke_interval=CONFIG.sensor_poke_seconds,
+        soft_fail=True,
+        **AWS,
+    )
+
+    create_emr_cluster = EmrCreateJobFlowOperator(
+        task_id="create_emr_cluster",
+        job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID),
+        emr_conn_id=None,  # no silent merge of an emr_default connection's extras
+        **AWS,
+        **AWS_RETRIES,
+    )
+
+    add_spark_steps = EmrAddStepsOperator(
+        task_id="add_spark_steps",
+        job_flow_id=create_emr_cluster.output,
+        steps=spark_steps(CONFIG),
+        **AWS,
+        **AWS_RETRIES,
+    )
+
+    watch_spark_steps = EmrStepSensor(
+        task_id="watch_spark_steps",
+        job_flow_id=create_emr_cluster.output,
+        step_id="{{ ti.xcom_pull(task_ids='add_spark_steps')[-1] }}",
+        deferrable=True,
+        poke_interval=CONFIG.step_poke_seconds,
+        max_attempts=STEPS_TIMEOUT // CONFIG.step_poke_seconds,
+        **AWS,
+    )
+
+    terminate_emr_cluster = EmrTerminateJobFlowOperator(
+        task_id="terminate_emr_cluster",
+        job_flow_id=create_emr_cluster.output,
+        **AWS,
+        **AWS_RETRIES,
+    ).as_teardown(setups=create_emr_cluster)
+
+    chain(
+        wait_for_new_images,
+        create_emr_cluster,
+        add_spark_steps,
+        watch_spark_steps,
+        terminate_emr_cluster,
+    )

@@ -1,0 +1,135 @@
+"""Pure builders of the EMR requests the DAG sends, from the configuration.
+
+Values that depend on the run are Jinja templates, rendered by Airflow as native objects
+(the DAG sets render_template_as_native_obj): "{{ params.core_instance_count }}" becomes an
+int. Step arguments are written "--name=value" so that a value such as 0.95 stays a string.
+Tests render every variant and validate it against botocore's own EMR service model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fruit_pipeline.config import PipelineConfig
+
+PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
+JOBS = "jobs"  # artifacts sub-folder of the job scripts and fruitspark.zip
+BOOTSTRAP_SCRIPT = "bootstrap/install-python-requirements.sh"
+EMR_REQUIREMENTS = "requirements-emr.txt"
+# A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
+ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
+
+INCREMENTAL = "params.mode == 'incremental'"
+
+
+def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
+    """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements."""
+    return {
+        "Name": f"{dag_id} {{{{ run_id }}}}",
+        "ReleaseLabel": config.emr_release,
+        "LogUri": config.logs_uri,
+        "Applications": [{"Name": "Spark"}],
+        "Configurations": [
+            {
+                "Classification": "spark-env",
+                "Configurations": [
+                    {
+                        "Classification": "export",
+                        "Properties": {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON},
+                    }
+                ],
+            },
+        ],
+        "BootstrapActions": [
+            {
+                "Name": "Install Python 3.11 and the Spark-side requirements from uv.lock",
+                "ScriptBootstrapAction": {
+                    "Path": config.artifact(BOOTSTRAP_SCRIPT),
+                    "Args": [config.artifact(EMR_REQUIREMENTS)],
+                },
+            }
+        ],
+        "Instances": {
+            "InstanceGroups": [
+                {
+                    "Name": "Primary",
+                    "Market": "ON_DEMAND",
+                    "InstanceRole": "MASTER",
+                    "InstanceType": config.primary_instance_type,
+                    "InstanceCount": 1,
+                },
+                {
+                    "Name": "Core",
+                    "Market": "{{ 'SPOT' if params.spot else 'ON_DEMAND' }}",
+                    "InstanceRole": "CORE",
+                    "InstanceType": "{{ params.core_instance_type }}",
+                    "InstanceCount": "{{ params.core_instance_count }}",
+                },
+            ],
+            "KeepJobFlowAliveWhenNoSteps": True,
+            "TerminationProtected": False,
+        },
+        "AutoTerminationPolicy": {"IdleTimeout": config.idle_timeout_seconds},
+        "JobFlowRole": config.job_flow_role,
+        "ServiceRole": config.service_role,
+        "VisibleToAllUsers": True,
+        "Tags": [
+            {"Key": "project", "Value": "fruits"},
+            {"Key": "dag_id", "Value": dag_id},
+            {"Key": "run_id", "Value": "{{ run_id }}"},
+        ],
+    }
+
+
+def weights_argument(config: PipelineConfig) -> str:
+    if config.weights == "deployed":
+        return config.artifact("weights/{{ params.model }}.weights.h5")
+    return config.weights
+
+
+def spark_submit(config: PipelineConfig, name: str, arguments: list[str]) -> dict[str, Any]:
+    """A command-runner.jar step running one deployed job script with the shared package."""
+    return {
+        "Name": name,
+        "ActionOnFailure": ACTION_ON_FAILURE,
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": [
+                "spark-submit",
+                "--deploy-mode",
+                "client",
+                "--py-files",
+                config.artifact(f"{JOBS}/fruitspark.zip"),
+                config.artifact(f"{JOBS}/{name}.py"),
+                *arguments,
+            ],
+        },
+    }
+
+
+def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
+    """featurize the run's data interval (every image in full mode), then PCA of that model."""
+    featurize = spark_submit(
+        config,
+        "featurize",
+        [
+            f"--input={config.images_uri}",
+            f"--output={config.features_uri}",
+            "--model={{ params.model }}",
+            f"--weights={weights_argument(config)}",
+            f"--modified-after={{{{ data_interval_start.isoformat() if {INCREMENTAL} else '' }}}}",
+            f"--modified-before={{{{ data_interval_end.isoformat() if {INCREMENTAL} else '' }}}}",
+            "--ingest-date={{ data_interval_start.strftime('%Y-%m-%d') }}",
+        ],
+    )
+    pca = spark_submit(
+        config,
+        "pca",
+        [
+            f"--input={config.features_uri}",
+            f"--output={config.pca_uri}model={{{{ params.model }}}}/",
+            "--model={{ params.model }}",
+            "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}",
+        ],
+    )
+    return [featurize, pca]

@@ -1,0 +1,76 @@
+"""Wait, deferred, for new images under the images prefix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def is_image(key: str) -> bool:
+    return key.lower().endswith(IMAGE_SUFFIXES)
+
+
+def has_new_images(
+    files: list[dict[str, Any]],
+    data_interval_start: datetime,
+    data_interval_end: datetime,
+    params: dict[str, Any],
+    **_: Any,
+) -> bool:
+    """The check_fn: an image modified inside the data interval (any image in full mode)."""
+    images = [file for file in files if is_image(file["Key"])]
+    if params.get("mode") == "full":
+        return bool(images)
+    return any(data_interval_start <= file["LastModified"] < data_interval_end for file in images)
+
+
+class NewImagesSensor(S3KeySensor):
+    """The provider's S3KeySensor, with a deferral that suits a prefix full of older images.
+
+    The provider's deferrable mode hands the wait to S3KeyTrigger, which fires as soon as any
+    key matches, HEADs every object and re-defers with a fresh timeout: with yesterday's images
+    in place it would wake at every poke and never time out. Here each poke is the sensor's
+    own listing (LastModified comes with it, no HEAD), and between pokes the task defers on a
+    TimeDeltaTrigger, freeing its worker slot, until a deadline carried across deferrals.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            wildcard_match=True,
+            check_fn=has_new_images,
+            metadata_keys=["Key", "LastModified"],
+            deferrable=True,
+            **kwargs,
+        )
+
+    def execute(self, context: Any) -> None:
+        self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
+
+    def resume(self, context: Any, deadline: str, event: Any = None) -> None:
+        self._poke_or_defer(context, datetime.fromisoformat(deadline))
+
+    def _poke_or_defer(self, context: Any, deadline: datetime) -> None:
+        if self.poke(context):
+            return
+        remaining = (deadline - datetime.now(UTC)).total_seconds()
+        if remaining <= 0:
+            message = (
+                f"no new image under {self.bucket_key} for the interval "
+                f"[{context['data_interval_start']}, {context['data_interval_end']}) "
+                f"after waiting {self.timeout:.0f}s"
+            )
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        self.log.info("no new image yet; next look in %.0fs", min(self.poke_interval, remaining))
+        self.defer(
+            trigger=TimeDeltaTrigger(timedelta(seconds=min(self.poke_interval, remaining))),
+            method_name="resume",
+            kwargs={"deadline": deadline.isoformat()},
+        )

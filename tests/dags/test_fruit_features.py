@@ -1,0 +1,88 @@
+"""The DAG's shape: five tasks in order, the provider's operators, the teardown, the schedule."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import pendulum
+from airflow.providers.amazon.aws.operators.emr import (
+    EmrAddStepsOperator,
+    EmrCreateJobFlowOperator,
+    EmrTerminateJobFlowOperator,
+)
+from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
+from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+from tests.airflow_env import ROOT
+
+TASKS = {
+    "wait_for_new_images": S3KeySensor,
+    "create_emr_cluster": EmrCreateJobFlowOperator,
+    "add_spark_steps": EmrAddStepsOperator,
+    "watch_spark_steps": EmrStepSensor,
+    "terminate_emr_cluster": EmrTerminateJobFlowOperator,
+}
+
+
+def test_the_dag_loads_without_import_errors(dagbag, dag):
+    assert dagbag.import_errors == {}
+    assert dag is not None
+
+
+def test_five_tasks_chained_in_order(dag):
+    order = list(TASKS)
+    assert sorted(dag.task_ids) == sorted(order)
+    for position, (upstream, downstream) in enumerate(itertools.pairwise(order), start=1):
+        upstream_ids = dag.get_task(downstream).upstream_task_ids
+        assert upstream in upstream_ids
+        assert upstream_ids <= set(order[:position]), "only earlier tasks (via .output)"
+    for task_id, operator_class in TASKS.items():
+        assert isinstance(dag.get_task(task_id), operator_class)
+
+
+def test_terminate_is_the_teardown_of_create(dag):
+    terminate = dag.get_task("terminate_emr_cluster")
+    create = dag.get_task("create_emr_cluster")
+    assert terminate.is_teardown
+    assert create.is_setup
+    assert "create_emr_cluster" in terminate.upstream_task_ids
+
+
+def test_both_sensors_are_deferrable_and_waiting_for_new_images_soft_fails(dag):
+    waiting = dag.get_task("wait_for_new_images")
+    assert waiting.deferrable
+    assert waiting.soft_fail
+    assert dag.get_task("watch_spark_steps").deferrable
+
+
+def test_daily_runs_have_a_real_data_interval(dag):
+    interval = dag.timetable.infer_manual_data_interval(
+        run_after=pendulum.datetime(2026, 11, 21, tz="UTC")
+    )
+    assert interval.start == pendulum.datetime(2026, 11, 20, tz="UTC")
+    assert interval.end == pendulum.datetime(2026, 11, 21, tz="UTC")
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.dagrun_timeout is not None
+
+
+def test_tasks_that_call_aws_retry_with_backoff(dag):
+    for task_id in ("create_emr_cluster", "add_spark_steps", "terminate_emr_cluster"):
+        task = dag.get_task(task_id)
+        assert task.retries >= 1
+        assert task.retry_exponential_backoff
+
+
+def test_parsing_imports_nothing_heavy():
+    code = (
+        "import runpy, sys; "
+        f"sys.path.insert(0, {str(ROOT / 'plugins')!r}); "
+        f"runpy.run_path({str(ROOT / 'dags' / 'fruit_features.py')!r}); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pyspark', 'torch') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
