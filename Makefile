@@ -19,7 +19,7 @@ export UV_COMPILE_BYTECODE := 1
 
 help:
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
-	@echo "make bench         run the featurize throughput benchmark (prints ratios)"
+	@echo "make bench         benchmarks: DAG parse time, featurize throughput (prints ratios)"
 	@echo "make requirements  regenerate the files exported from uv.lock"
 	@echo "make lint|format   ruff check / ruff format"
 
@@ -49,6 +49,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: venv
+	$(BIN)/python -m tests.benchmarks.bench_dag_parse
 	$(BIN)/python -m tests.benchmarks.bench_featurize
 
 clean:

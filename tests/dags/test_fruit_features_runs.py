@@ -167,8 +167,8 @@ def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
 
 
 def test_no_new_image_skips_the_run_and_creates_no_cluster(run_dag, s3):
-    long_ago = pendulum.datetime(2026, 1, 2, tz="UTC")
-    dag_run = run_dag(logical_date=long_ago)
+    before_any_upload = pendulum.datetime(2026, 11, 5, tz="UTC")
+    dag_run = run_dag(logical_date=before_any_upload)
     assert set(states(dag_run).values()) == {"skipped"}
     assert clusters() == []
 
