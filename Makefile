@@ -6,7 +6,7 @@ TOOLS       := .tools
 UV          := $(TOOLS)/bin/uv
 VENV        := .venv
 BIN         := $(VENV)/bin
-SOURCES     := dags plugins spark_jobs scripts tests
+SOURCES     := dags plugins spark_jobs scripts localaws tests
 
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never

@@ -106,13 +106,16 @@ def clusters() -> list:
     ]
 
 
+STEP_SECONDS = 2.5  # longer than the sensor's first poke: the deferred trigger must see it
+
+
 @contextmanager
 def emr_plays_steps(failing_step: str | None = None) -> Iterator[None]:
     """Finish steps one at a time, in order; a failure cancels the steps after it."""
     stop = threading.Event()
 
     def play() -> None:
-        while not stop.wait(0.2):
+        while not stop.wait(STEP_SECONDS):
             for cluster in clusters():
                 active = [step for step in cluster.steps if step.state in ("PENDING", "RUNNING")]
                 if not active:

@@ -1,0 +1,193 @@
+"""Moves moto's EMR clusters and steps through their lifecycle, running spark-submit steps.
+
+Clusters: STARTING -> BOOTSTRAPPING -> WAITING (RUNNING while a step runs) -> TERMINATED,
+or TERMINATED_WITH_ERRORS when a bootstrap script is missing from S3 (scripts are checked,
+never executed on this machine). Steps run one at a time, in order: PENDING -> RUNNING ->
+COMPLETED | FAILED | CANCELLED, honouring ActionOnFailure. A step that is not a
+command-runner.jar spark-submit FAILS with its reason: nothing is ever made up COMPLETED.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from moto.emr.models import emr_backends
+
+from localaws.staging import Stager, split_uri
+
+log = logging.getLogger("localaws.emr")
+TICK_SECONDS = 0.5
+ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")
+SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
+
+
+def all_clusters() -> list[Any]:
+    return [
+        cluster
+        for regions in list(emr_backends.values())
+        for backend in list(regions.values())
+        for cluster in list(backend.clusters.values())
+    ]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StepFailure(Exception):
+    """A step that cannot run or did not succeed; the message becomes its state reason."""
+
+
+class EmrRunner(threading.Thread):
+    def __init__(self, s3: Any, workdir: Path, spark_master: str = "local[2]") -> None:
+        super().__init__(name="emr-runner", daemon=True)
+        self.s3 = s3
+        self.workdir = workdir
+        self.spark_master = spark_master
+        self.stopping = threading.Event()
+        self.running: dict[str, subprocess.Popen] = {}  # cluster id -> its step's process
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for process in list(self.running.values()):
+            process.kill()
+
+    def run(self) -> None:
+        while not self.stopping.wait(TICK_SECONDS):
+            for cluster in all_clusters():
+                try:
+                    self.advance(cluster)
+                except Exception:
+                    log.exception("cluster %s: runner error", cluster.id)
+
+    def advance(self, cluster: Any) -> None:
+        if getattr(cluster, "state", None) is None:  # still being created
+            return
+        if cluster.state == "STARTING":
+            cluster.state = "BOOTSTRAPPING"
+        elif cluster.state == "BOOTSTRAPPING":
+            self.bootstrap(cluster)
+        elif cluster.state in ("WAITING", "RUNNING") and cluster.id not in self.running:
+            self.start_next_step(cluster)
+        elif cluster.state not in ACTIVE_CLUSTER_STATES:
+            self.cancel_pending(cluster, f"cluster {cluster.state}")
+            process = self.running.get(cluster.id)
+            if process and process.poll() is None:
+                log.info("cluster %s %s: stopping its running step", cluster.id, cluster.state)
+                process.kill()
+
+    def bootstrap(self, cluster: Any) -> None:
+        for number, action in enumerate(cluster.bootstrap_actions, start=1):
+            bucket, key = split_uri(action.script_path)
+            try:
+                self.s3.head_object(Bucket=bucket, Key=key)
+            except self.s3.exceptions.ClientError:
+                self.fail_cluster(
+                    cluster,
+                    f"Bootstrap failure: bootstrap action {number} ({action.name}) script "
+                    f"{action.script_path} does not exist",
+                )
+                return
+        cluster.ready_datetime = now()
+        cluster.state = "WAITING"
+        log.info("cluster %s: bootstrapped, WAITING", cluster.id)
+
+    def fail_cluster(self, cluster: Any, reason: str) -> None:
+        log.warning("cluster %s: %s", cluster.id, reason)
+        cluster.last_state_change_reason = reason
+        cluster.end_datetime = now()
+        cluster.state = "TERMINATED_WITH_ERRORS"
+        self.cancel_pending(cluster, reason)
+
+    def cancel_pending(self, cluster: Any, reason: str) -> None:
+        for step in cluster.steps:
+            if step.state == "PENDING":
+                step.state = "CANCELLED"
+                step.last_state_change_reason = f"cancelled: {reason}"
+                step.end_date_time = now()
+
+    def start_next_step(self, cluster: Any) -> None:
+        pending = [step for step in cluster.steps if step.state == "PENDING"]
+        if not pending:
+            if cluster.state == "RUNNING":
+                cluster.state = "WAITING"
+            if not cluster.keep_job_flow_alive_when_no_steps and cluster.steps:
+                cluster.terminate()
+            return
+        step = pending[0]
+        step.state = "RUNNING"
+        step.start_date_time = now()
+        cluster.state = "RUNNING"
+        self.running[cluster.id] = None  # reserved until its process starts
+        threading.Thread(target=self.run_step, args=(cluster, step), daemon=True).start()
+
+    def run_step(self, cluster: Any, step: Any) -> None:
+        log.info("cluster %s step %s (%s): RUNNING", cluster.id, step.id, step.name)
+        folder = self.workdir / cluster.id / step.id
+        stdout, stderr = folder / "stdout", folder / "stderr"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.spark_submit(cluster, step, folder, stdout, stderr)
+            step.state = "COMPLETED"
+        except StepFailure as failure:
+            self.on_failure(cluster, step, str(failure))
+        except Exception as error:
+            log.exception("step %s crashed the runner", step.id)
+            self.on_failure(cluster, step, f"local runner error: {error}")
+        finally:
+            step.end_date_time = now()
+            self.upload_logs(cluster, step, stdout, stderr)
+            self.running.pop(cluster.id, None)
+            log.info("cluster %s step %s (%s): %s", cluster.id, step.id, step.name, step.state)
+
+    def spark_submit(self, cluster, step, folder: Path, stdout: Path, stderr: Path) -> None:
+        if step.jar != "command-runner.jar" or not step.args or step.args[0] != "spark-submit":
+            stderr.write_text(f"unsupported step: Jar={step.jar!r} Args={step.args!r}\n")
+            raise StepFailure(
+                "localaws runs only command-runner.jar steps whose arguments are a spark-submit"
+            )
+        stager = Stager(self.s3, folder / "s3")
+        arguments = stager.stage_arguments(list(step.args[1:]))
+        command = [str(SPARK_SUBMIT), "--master", self.spark_master, *arguments]
+        environment = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+        with stdout.open("w") as out, stderr.open("w") as err:
+            process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
+            self.running[cluster.id] = process
+            code = process.wait()
+        if cluster.state not in ACTIVE_CLUSTER_STATES:
+            raise StepFailure(f"the cluster was {cluster.state} while the step ran")
+        if code != 0:
+            raise StepFailure(f"spark-submit exited with code {code}; see the step's stderr")
+        synced = stager.sync_back()
+        log.info("step %s: synced back %s", step.id, synced)
+
+    def on_failure(self, cluster: Any, step: Any, reason: str) -> None:
+        cancelled = cluster.state not in ACTIVE_CLUSTER_STATES
+        step.state = "CANCELLED" if cancelled else "FAILED"
+        step.last_state_change_reason = reason
+        if cancelled or step.action_on_failure == "CONTINUE":
+            return
+        self.cancel_pending(cluster, f"step {step.name} failed")
+        if step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
+            cluster.last_state_change_reason = f"Step failure: {step.name}"
+            cluster.end_datetime = now()
+            cluster.state = "TERMINATED_WITH_ERRORS"
+
+    def upload_logs(self, cluster: Any, step: Any, stdout: Path, stderr: Path) -> None:
+        """EMR's layout: <LogUri>/<cluster id>/steps/<step id>/stdout.gz and stderr.gz."""
+        if not cluster.log_uri:
+            return
+        bucket, prefix = split_uri(cluster.log_uri.replace("s3n://", "s3://"))
+        prefix = f"{prefix.rstrip('/')}/" if prefix else ""
+        for path in (stdout, stderr):
+            if path.exists():
+                key = f"{prefix}{cluster.id}/steps/{step.id}/{path.name}.gz"
+                self.s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(path.read_bytes()))

@@ -1,0 +1,110 @@
+"""Stage the s3:// URIs of a step's arguments into a work folder, and sync them back after.
+
+A URI naming an object is downloaded as a file; any other URI is a prefix, downloaded whole,
+and synced back after the step like `aws s3 sync --delete`: new and changed files are
+uploaded, files the step deleted are deleted. Files keep their S3 LastModified as
+modification time, so Spark's time-windowed listings behave as they do on EMR.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+S3_URI = re.compile(r"s3://[^\s,]+")
+# Hadoop's local checksums: EMRFS writes none, and S3 should not get them either.
+LOCAL_ONLY = re.compile(r"(^|/)\.[^/]*\.crc$")
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+@dataclass
+class StagedPrefix:
+    bucket: str
+    prefix: str
+    folder: Path
+    manifest: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (size, mtime)
+
+
+class Stager:
+    """One step's staging area under `root`, talking to S3 through a standard boto3 client."""
+
+    def __init__(self, s3: Any, root: Path) -> None:
+        self.s3 = s3
+        self.root = root
+        self.prefixes: list[StagedPrefix] = []
+
+    def local_path(self, bucket: str, key: str) -> Path:
+        return self.root / bucket / key
+
+    def stage_arguments(self, arguments: list[str]) -> list[str]:
+        """The arguments with every s3:// URI replaced by a file:// URI of its staged copy."""
+        staged: dict[str, str] = {}
+        for argument in arguments:
+            for uri in S3_URI.findall(argument):
+                if uri not in staged:
+                    staged[uri] = self.stage(uri)
+        return [S3_URI.sub(lambda match: staged[match.group(0)], arg) for arg in arguments]
+
+    def stage(self, uri: str) -> str:
+        bucket, key = split_uri(uri)
+        if key and not key.endswith("/") and self._object_exists(bucket, key):
+            path = self.local_path(bucket, key)
+            self._download(bucket, key, path)
+            return path.as_uri()
+        prefix = key if key.endswith("/") or not key else f"{key}/"
+        folder = self.local_path(bucket, prefix)
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = StagedPrefix(bucket, prefix, folder)
+        for item in self._list(bucket, prefix):
+            path = self.local_path(bucket, item["Key"])
+            self._download(bucket, item["Key"], path)
+            stat = path.stat()
+            staged.manifest[item["Key"]] = (stat.st_size, stat.st_mtime_ns)
+        self.prefixes.append(staged)
+        return folder.as_uri() + ("/" if uri.endswith("/") else "")
+
+    def sync_back(self) -> dict[str, int]:
+        """Upload new and changed files of every staged prefix, delete what the step deleted."""
+        counts = {"uploaded": 0, "deleted": 0}
+        for staged in self.prefixes:
+            present = set()
+            for path in sorted(p for p in staged.folder.rglob("*") if p.is_file()):
+                relative = path.relative_to(self.root / staged.bucket).as_posix()
+                if LOCAL_ONLY.search(relative):
+                    continue
+                present.add(relative)
+                stat = path.stat()
+                if staged.manifest.get(relative) != (stat.st_size, stat.st_mtime_ns):
+                    self.s3.upload_file(str(path), staged.bucket, relative)
+                    counts["uploaded"] += 1
+            for key in staged.manifest.keys() - present:
+                self.s3.delete_object(Bucket=staged.bucket, Key=key)
+                counts["deleted"] += 1
+        return counts
+
+    def _object_exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=bucket, Key=key)
+        except self.s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey"):
+                return False
+            raise
+        return True
+
+    def _list(self, bucket: str, prefix: str):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+
+    def _download(self, bucket: str, key: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        response = self.s3.get_object(Bucket=bucket, Key=key)
+        path.write_bytes(response["Body"].read())
+        modified = response["LastModified"].timestamp()
+        os.utime(path, (modified, modified))
