@@ -15,9 +15,10 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv lint format requirements test bench clean
+.PHONY: help venv lint format requirements test bench demo clean
 
 help:
+	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
 	@echo "make bench         benchmarks: DAG parse time, featurize throughput (prints ratios)"
 	@echo "make requirements  regenerate the files exported from uv.lock"
@@ -47,6 +48,9 @@ requirements: venv
 
 test: lint
 	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/python -m scripts.demo $(if $(IMAGES),--images "$(IMAGES)")
 
 bench: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse

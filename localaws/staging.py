@@ -19,6 +19,11 @@ S3_URI = re.compile(r"s3://[^\s,]+")
 LOCAL_ONLY = re.compile(r"(^|/)\.[^/]*\.crc$")
 
 
+def file_uri(path: Path) -> str:
+    """Not Path.as_uri(): Hadoop reads URIs unescaped, and "model=x" must not become "%3D"."""
+    return f"file://{path}"
+
+
 def split_uri(uri: str) -> tuple[str, str]:
     bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
@@ -57,7 +62,7 @@ class Stager:
         if key and not key.endswith("/") and self._object_exists(bucket, key):
             path = self.local_path(bucket, key)
             self._download(bucket, key, path)
-            return path.as_uri()
+            return file_uri(path)
         prefix = key if key.endswith("/") or not key else f"{key}/"
         folder = self.local_path(bucket, prefix)
         folder.mkdir(parents=True, exist_ok=True)
@@ -68,7 +73,7 @@ class Stager:
             stat = path.stat()
             staged.manifest[item["Key"]] = (stat.st_size, stat.st_mtime_ns)
         self.prefixes.append(staged)
-        return folder.as_uri() + ("/" if uri.endswith("/") else "")
+        return file_uri(folder) + ("/" if uri.endswith("/") else "")
 
     def sync_back(self) -> dict[str, int]:
         """Upload new and changed files of every staged prefix, delete what the step deleted."""
