@@ -4,15 +4,21 @@
   here clusters stay STARTING and steps PENDING until the runner (emr_runner) moves them.
 - moto files EMR calls that reach it through a custom endpoint under us-east-1, whatever
   the client's region; here the region comes from the request's SigV4 credential scope.
+- Terminating a cluster that has already ended leaves it as it was (moto would turn
+  TERMINATED_WITH_ERRORS into TERMINATED, hiding why it failed).
+- An object uploaded with the metadata `localaws-last-modified: <ISO 8601>` (the header
+  x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
+from moto.s3.models import FakeKey
 
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/elasticmapreduce/")
 
@@ -42,7 +48,33 @@ def _region_from_credential_scope(original):
     return get_region_from_url
 
 
+ENDED = ("TERMINATED", "TERMINATED_WITH_ERRORS")
+LAST_MODIFIED_METADATA = "x-amz-meta-localaws-last-modified"
+
+
+def _terminate_once(original):
+    def terminate(self: Cluster) -> None:
+        if self.state not in ENDED:
+            original(self)
+
+    return terminate
+
+
+def _backdate_on_request(original):
+    def set_metadata(self: FakeKey, metadata: Any, replace: bool = False) -> None:
+        original(self, metadata, replace)
+        moment = self.metadata.get(LAST_MODIFIED_METADATA)
+        if moment:
+            # moto keeps naive UTC times
+            utc = datetime.fromisoformat(moment).astimezone(UTC)
+            self.last_modified = utc.replace(tzinfo=None)
+
+    return set_metadata
+
+
 def apply() -> None:
+    Cluster.terminate = _terminate_once(Cluster.terminate)
+    FakeKey.set_metadata = _backdate_on_request(FakeKey.set_metadata)
     Cluster.run_bootstrap_actions = _leave_bootstrap_to_the_runner
     Cluster.add_steps = _queue_steps(Cluster.add_steps)
     ElasticMapReduceResponse.get_region_from_url = _region_from_credential_scope(

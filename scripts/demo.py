@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -93,10 +94,26 @@ class LocalAws:
             self.process.kill()
 
 
-def upload_images(s3, folder: Path) -> int:
+def local_client(service: str, endpoint: str):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "path"}),
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def upload_images(s3, folder: Path, last_modified: datetime | None = None) -> int:
+    """Upload folder under s3://BUCKET/images/; last_modified plays an upload of another day."""
+    extra = {}
+    if last_modified:  # honoured by the local AWS only (localaws.moto_patches)
+        extra = {"Metadata": {"localaws-last-modified": last_modified.isoformat()}}
     count = 0
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        s3.upload_file(str(path), BUCKET, f"images/{path.relative_to(folder).as_posix()}")
+        key = f"images/{path.relative_to(folder).as_posix()}"
+        s3.upload_file(str(path), BUCKET, key, ExtraArgs=extra)
         count += 1
     return count
 
@@ -128,6 +145,7 @@ def airflow_environment(endpoint: str, home: Path) -> dict[str, str]:
 
 
 def airflow(environment: dict[str, str], *arguments: str, log: Path) -> str:
+    """Run the airflow CLI; its output is appended to log, its stdout returned."""
     with log.open("a") as output:
         done = subprocess.run(
             [str(BIN / "airflow"), *arguments],
@@ -144,31 +162,25 @@ def airflow(environment: dict[str, str], *arguments: str, log: Path) -> str:
     return done.stdout
 
 
-def read_parquet(s3, prefix: str) -> pd.DataFrame:
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-        for item in page.get("Contents", [])
-        if item["Key"].endswith(".parquet")
-    ]
-    frames = [
-        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()))
-        for k in keys
-    ]
-    return pd.concat(frames) if frames else pd.DataFrame()
-
-
 def json_output(stdout: str):
     """The JSON an `airflow ... -o json` command printed last (warnings may come first)."""
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def task_lines(environment: dict[str, str], log: Path) -> tuple[str, list[str]]:
-    """The run's state and one line a task: id, state, duration."""
+def run_dag(environment: dict[str, str], run_date: str, log: Path) -> tuple[str, list[dict]]:
+    """`airflow dags test fruit_features run_date`: the run's state and its task instances."""
+    with contextlib.suppress(RuntimeError):  # a failed run is reported by its state
+        airflow(environment, "dags", "test", "fruit_features", run_date, log=log)
     runs = airflow(environment, "dags", "list-runs", "fruit_features", "-o", "json", log=log)
-    (run,) = json_output(runs)
+    run = max(
+        (run for run in json_output(runs) if run["logical_date"].startswith(run_date)),
+        key=lambda run: run["run_after"],
+    )
     states = ["tasks", "states-for-dag-run", "fruit_features", run["run_id"], "-o", "json"]
-    tasks = json_output(airflow(environment, *states, log=log))
+    return run["state"], json_output(airflow(environment, *states, log=log))
+
+
+def task_lines(tasks: list[dict]) -> list[str]:
     lines = []
     for task in tasks:
         start, end = task.get("start_date"), task.get("end_date")
@@ -176,7 +188,29 @@ def task_lines(environment: dict[str, str], log: Path) -> tuple[str, list[str]]:
         if start and end:
             seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
         lines.append(f"  {task['task_id']:<24} {task['state']:<10} {seconds:6.1f}s")
-    return run["state"], lines
+    return lines
+
+
+def read_parquet(s3, prefix: str, bucket: str = BUCKET) -> pd.DataFrame:
+    """Every Parquet file under s3://bucket/prefix, as one DataFrame.
+
+    As Spark reads a dataset: folders starting with _ or . (_model/, _rejected/) are not
+    part of it, and Hive-style folders (model=x/ingest_date=y/) become columns.
+    """
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(".parquet")
+        and not any(part.startswith(("_", ".")) for part in item["Key"][len(prefix) :].split("/"))
+    ]
+    frames = [
+        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).assign(
+            **dict(part.split("=", 1) for part in key.split("/")[:-1] if "=" in part)
+        )
+        for key in keys
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def summarize(s3, output: Path, uploaded: int, state: str, tasks: list[str]) -> None:
@@ -226,14 +260,7 @@ def main() -> None:
     local_aws = LocalAws(free_port(), output / "localaws.log")
     try:
         say(f"local AWS (S3 + EMR) on {local_aws.endpoint}")
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=local_aws.endpoint,
-            region_name=REGION,
-            config=Config(s3={"addressing_style": "path"}),
-            aws_access_key_id="localaws",
-            aws_secret_access_key="localaws",
-        )
+        s3 = local_client("s3", local_aws.endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         deployed = deploy(f"s3://{BUCKET}/artifacts/", s3)
         say(f"deployed {len(deployed)} artifacts to s3://{BUCKET}/artifacts/")
@@ -245,12 +272,11 @@ def main() -> None:
         # The run of tomorrow's date covers today's uploads: its data interval is [today, tomorrow).
         run_date = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
         say(f"airflow dags test fruit_features {run_date} (about a minute; log: {log})")
-        airflow(environment, "dags", "test", "fruit_features", run_date, log=log)
-        state, tasks = task_lines(environment, log)
+        state, tasks = run_dag(environment, run_date, log)
         if state != "success":
-            print(f"\nthe run {state}:", *tasks, f"see {log} and {output}/localaws.log", sep="\n")
+            print(f"\nthe run {state}:", *task_lines(tasks), f"see {log}", sep="\n")
             raise SystemExit(1)
-        summarize(s3, output, uploaded, state, tasks)
+        summarize(s3, output, uploaded, state, task_lines(tasks))
     finally:
         local_aws.stop()
     say(f"done in {time.monotonic() - started:.0f}s; the local AWS is stopped")

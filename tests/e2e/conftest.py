@@ -1,0 +1,63 @@
+"""A running local AWS, deployed artifacts and an Airflow home: the `make demo` path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from scripts.demo import (
+    BUCKET,
+    REGION,
+    LocalAws,
+    airflow,
+    airflow_environment,
+    free_port,
+    local_client,
+    run_dag,
+)
+from scripts.deploy import deploy
+
+
+@dataclass
+class Stack:
+    endpoint: str
+    s3: object
+    emr: object
+    environment: dict[str, str]
+    log: Path
+
+    def run(self, run_date: str, **overrides: str) -> tuple[str, dict[str, str], dict]:
+        """Run the DAG for run_date: its state, task states, and the cluster it created."""
+        before = {cluster["Id"] for cluster in self.emr.list_clusters()["Clusters"]}
+        state, tasks = run_dag({**self.environment, **overrides}, run_date, self.log)
+        created = [c for c in self.emr.list_clusters()["Clusters"] if c["Id"] not in before]
+        cluster = (
+            self.emr.describe_cluster(ClusterId=created[0]["Id"])["Cluster"] if created else {}
+        )
+        return state, {task["task_id"]: task["state"] for task in tasks}, cluster
+
+    def keys(self, prefix: str) -> dict[str, str]:
+        """key -> ETag of every object under prefix."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        return {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    local_aws = LocalAws(free_port(), folder / "localaws.log")
+    try:
+        s3 = local_client("s3", local_aws.endpoint)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        deploy(f"s3://{BUCKET}/artifacts/", s3)
+        environment = airflow_environment(local_aws.endpoint, folder / "airflow-home")
+        environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
+        log = folder / "airflow.log"
+        airflow(environment, "db", "migrate", log=log)
+        yield Stack(
+            local_aws.endpoint, s3, local_client("emr", local_aws.endpoint), environment, log
+        )
+    finally:
+        local_aws.stop()

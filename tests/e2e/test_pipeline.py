@@ -1,0 +1,195 @@
+"""The whole DAG on the local AWS: real operators, real Spark steps, real outputs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pytest
+from airflow.providers.amazon.aws.hooks.emr import EmrHook
+from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
+from airflow.sdk.exceptions import AirflowException
+from botocore.exceptions import WaiterError
+
+from scripts.demo import BUCKET, read_parquet, upload_images
+from scripts.fruits_sample import generate
+from tests.spark_jobs.photos import broken_files, write
+
+pytestmark = pytest.mark.slow
+# Daily runs: the run dated D+1 reads the images modified on day D.
+DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19, 15, tzinfo=UTC)
+RUN_ONE, RUN_TWO = "2026-11-19", "2026-11-20"
+BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
+
+
+def features(stack):
+    return read_parquet(stack.s3, "features/model=mobilenet_v2/")
+
+
+def pca_rows(stack):
+    return read_parquet(stack.s3, "pca/model=mobilenet_v2/")
+
+
+def relative(paths) -> set[str]:
+    return {"/".join(path.rsplit("/", 2)[-2:]) for path in paths}
+
+
+@pytest.fixture(scope="module")
+def day_one(stack, tmp_path_factory):
+    """12 Fruits-like images in 3 classes and 2 broken files, uploaded on day one."""
+    folder = tmp_path_factory.mktemp("day-one")
+    good = generate(folder, classes=3, per_class=4, seed=1)
+    for name, (data, _) in BROKEN.items():
+        write(folder / "Broken" / name, data)
+    upload_images(stack.s3, folder, last_modified=DAY_ONE)
+    state, tasks, cluster = stack.run(RUN_ONE)
+    return {
+        "good": relative(str(p) for p in good),
+        "state": state,
+        "tasks": tasks,
+        "cluster": cluster,
+    }
+
+
+@pytest.fixture(scope="module")
+def day_two(stack, day_one, tmp_path_factory):
+    """8 more images, a new class among them, uploaded on day two."""
+    folder = tmp_path_factory.mktemp("day-two")
+    good = generate(folder, classes=4, per_class=2, seed=2, start=100)
+    upload_images(stack.s3, folder, last_modified=DAY_TWO)
+    state, tasks, cluster = stack.run(RUN_TWO)
+    return {
+        "good": relative(str(p) for p in good),
+        "state": state,
+        "tasks": tasks,
+        "cluster": cluster,
+        "features_before": features(stack),
+    }
+
+
+def test_first_run_featurizes_every_uploaded_image(stack, day_one):
+    assert day_one["state"] == "success", day_one["tasks"]
+    table = features(stack)
+    assert relative(table["path"]) == day_one["good"]
+    assert set(table["label"]) == {"Apple Braeburn", "Banana", "Cherry Rainier"}
+    assert {len(vector) for vector in table["features"]} == {1280}
+    assert day_one["cluster"]["Status"]["State"] == "TERMINATED"
+
+
+def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, day_one):
+    rejected = read_parquet(stack.s3, "features/_rejected/model=mobilenet_v2/")
+    reasons = {
+        path.rsplit("/", 1)[-1]: reason.split(":")[0]
+        for path, reason in zip(rejected["path"], rejected["reason"], strict=True)
+    }
+    assert reasons == {name: code for name, (_, code) in BROKEN.items()}
+    assert day_one["state"] == "success"
+
+
+def test_first_run_writes_the_pca_report_and_step_logs(stack, day_one):
+    report = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key="pca/model=mobilenet_v2/_report/report.json")[
+            "Body"
+        ].read()
+    )
+    assert (report["rows"], report["classes"]) == (12, 3)
+    assert report["cumulative_variance"][-1] >= 0.95
+    report_files = stack.keys("pca/model=mobilenet_v2/_report/")
+    assert {key.rsplit("/", 1)[-1] for key in report_files} >= {
+        "explained_variance.png",
+        "pca_scatter.png",
+    }
+    cluster_id = day_one["cluster"]["Id"]
+    logs = {
+        key: gzip.decompress(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode()
+        for key in stack.keys(f"emr-logs/{cluster_id}/steps/")
+    }
+    names = sorted(key.rsplit("/", 1)[-1] for key in logs)
+    assert names == ["stderr.gz", "stderr.gz", "stdout.gz", "stdout.gz"], "EMR's step-log layout"
+    # spark-submit merges the Python driver's stderr, where the jobs log, into stdout.
+    stdout = [text for key, text in logs.items() if key.endswith("/stdout.gz")]
+    assert any("featurized 12, rejected 2 of 14 image(s)" in text for text in stdout)
+    assert any("kept k=" in text for text in stdout)
+
+
+def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one, day_two):
+    assert day_two["state"] == "success", day_two["tasks"]
+    table = day_two["features_before"]
+    by_date: dict[str, set[str]] = {}
+    for path, ingest_date in zip(table["path"], table["ingest_date"], strict=True):
+        by_date.setdefault(ingest_date, set()).update(relative([path]))
+    assert by_date == {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
+    assert relative(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
+
+
+def test_rerunning_a_date_adds_no_duplicates(stack, day_two):
+    state, _, _ = stack.run(RUN_TWO)
+    assert state == "success"
+    table = features(stack)
+    assert len(table) == len(day_two["features_before"])
+    assert table["path"].is_unique
+    assert pca_rows(stack)["path"].is_unique
+
+
+def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
+    before = stack.keys("features/") | stack.keys("pca/")
+    missing_weights = f"s3://{BUCKET}/artifacts/weights/none-such.weights.h5"
+    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_WEIGHTS=missing_weights)
+    assert state == "failed"
+    assert tasks["watch_spark_steps"] == "failed"
+    assert tasks["terminate_emr_cluster"] == "success"
+    assert cluster["Status"]["State"] == "TERMINATED"
+    steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+    assert {step["Name"]: step["Status"]["State"] for step in steps} == {
+        "featurize": "FAILED",
+        "pca": "CANCELLED",
+    }
+    assert stack.keys("features/") | stack.keys("pca/") == before
+
+
+def test_missing_artifacts_fail_the_cluster_at_bootstrap(stack):
+    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_ARTIFACTS_URI=f"s3://{BUCKET}/nowhere/")
+    assert state == "failed"
+    assert tasks["watch_spark_steps"] == "failed"
+    assert cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+    reason = cluster["Status"]["StateChangeReason"]["Message"]
+    assert "Bootstrap failure" in reason
+    assert f"s3://{BUCKET}/nowhere/bootstrap/install-python-requirements.sh" in reason
+    steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+    assert {step["Status"]["State"] for step in steps} == {"CANCELLED"}
+
+
+def test_the_providers_hooks_sensors_and_waiters_read_local_emr(stack, day_one, monkeypatch):
+    for name, value in stack.environment.items():
+        if name.startswith(("AIRFLOW_CONN_", "AWS_")):
+            monkeypatch.setenv(name, value)
+    cluster_id = day_one["cluster"]["Id"]
+    hook = EmrHook(aws_conn_id="aws_default", region_name="eu-west-1")
+    described = hook.conn.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    assert described["Status"]["State"] == "TERMINATED"
+    hook.conn.get_waiter("cluster_terminated").wait(ClusterId=cluster_id)
+
+    steps = hook.conn.list_steps(ClusterId=cluster_id)["Steps"]
+    for step in steps:
+        hook.conn.get_waiter("step_complete").wait(ClusterId=cluster_id, StepId=step["Id"])
+        sensor = EmrStepSensor(task_id="peer", job_flow_id=cluster_id, step_id=step["Id"])
+        assert sensor.poke({}) is True
+    assert EmrJobFlowSensor(task_id="peer", job_flow_id=cluster_id).poke({}) is True
+
+    doomed = hook.conn.run_job_flow(
+        Name="peer check",
+        ReleaseLabel="emr-7.9.0",
+        Instances={"InstanceCount": 1, "MasterInstanceType": "m5.xlarge"},
+        BootstrapActions=[
+            {"Name": "missing", "ScriptBootstrapAction": {"Path": f"s3://{BUCKET}/no/script.sh"}}
+        ],
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+    with pytest.raises(WaiterError, match="TERMINATED_WITH_ERRORS"):
+        hook.conn.get_waiter("cluster_running").wait(
+            ClusterId=doomed, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+    with pytest.raises(AirflowException, match="Bootstrap failure"):
+        EmrJobFlowSensor(task_id="peer", job_flow_id=doomed).poke({})
