@@ -117,10 +117,7 @@ class EmrRunner(threading.Thread):
     def start_next_step(self, cluster: Any) -> None:
         pending = [step for step in cluster.steps if step.state == "PENDING"]
         if not pending:
-            if cluster.state == "RUNNING":
-                cluster.state = "WAITING"
-            if not cluster.keep_job_flow_alive_when_no_steps and cluster.steps:
-                cluster.terminate()
+            self.idle(cluster)
             return
         step = pending[0]
         step.state = "RUNNING"
@@ -128,6 +125,14 @@ class EmrRunner(threading.Thread):
         cluster.state = "RUNNING"
         self.running[cluster.id] = None  # reserved until its process starts
         threading.Thread(target=self.run_step, args=(cluster, step), daemon=True).start()
+
+    def idle(self, cluster: Any) -> None:
+        """No step to run: WAITING, or the end when the cluster is not kept alive."""
+        if cluster.state not in ("WAITING", "RUNNING"):
+            return
+        cluster.state = "WAITING"
+        if not cluster.keep_job_flow_alive_when_no_steps and cluster.steps:
+            cluster.terminate()
 
     def run_step(self, cluster: Any, step: Any) -> None:
         log.info("cluster %s step %s (%s): RUNNING", cluster.id, step.id, step.name)
@@ -145,6 +150,8 @@ class EmrRunner(threading.Thread):
         finally:
             step.end_date_time = now()
             self.upload_logs(cluster, step, stdout, stderr)
+            if not any(later.state == "PENDING" for later in cluster.steps):
+                self.idle(cluster)
             self.running.pop(cluster.id, None)
             log.info("cluster %s step %s (%s): %s", cluster.id, step.id, step.name, step.state)
 

@@ -94,11 +94,11 @@ class LocalAws:
             self.process.kill()
 
 
-def local_client(service: str, endpoint: str):
+def local_client(service: str, endpoint: str, region: str = REGION):
     return boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name=REGION,
+        region_name=region,
         config=Config(s3={"addressing_style": "path"}),
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],

@@ -1,0 +1,125 @@
+"""The local AWS's EMR, through boto3 as any client: lifecycle, ActionOnFailure, regions."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scripts.demo import REGION, LocalAws, free_port, local_client
+
+pytestmark = pytest.mark.slow
+BUCKET = "runner-tests"
+EXIT_WITH = "import sys; sys.exit({code})"
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory):
+    local_aws = LocalAws(free_port(), tmp_path_factory.mktemp("localaws") / "localaws.log")
+    s3 = local_client("s3", local_aws.endpoint)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for code in (0, 1):
+        s3.put_object(Bucket=BUCKET, Key=f"exit{code}.py", Body=EXIT_WITH.format(code=code))
+    s3.put_object(Bucket=BUCKET, Key="bootstrap.sh", Body=b"#!/bin/sh\n")
+    yield local_aws, local_client("emr", local_aws.endpoint)
+    local_aws.stop()
+
+
+def spark_step(name: str, code: int, on_failure: str) -> dict:
+    return {
+        "Name": name,
+        "ActionOnFailure": on_failure,
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": ["spark-submit", f"s3://{BUCKET}/exit{code}.py"],
+        },
+    }
+
+
+def start_cluster(emr, steps: list[dict], keep_alive: bool = True) -> str:
+    return emr.run_job_flow(
+        Name="runner test",
+        ReleaseLabel="emr-7.9.0",
+        LogUri=f"s3://{BUCKET}/logs/",
+        Instances={
+            "InstanceCount": 1,
+            "MasterInstanceType": "m5.xlarge",
+            "KeepJobFlowAliveWhenNoSteps": keep_alive,
+        },
+        BootstrapActions=[
+            {"Name": "ok", "ScriptBootstrapAction": {"Path": f"s3://{BUCKET}/bootstrap.sh"}}
+        ],
+        Steps=steps,
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+
+def settle(emr, cluster_id: str, timeout: float = 120) -> tuple[str, list[tuple[str, str]]]:
+    """Wait until no step is PENDING or RUNNING: the cluster's state and (name, state) a step."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = emr.list_steps(ClusterId=cluster_id)["Steps"][::-1]  # oldest first
+        states = [(step["Name"], step["Status"]["State"]) for step in steps]
+        if all(state not in ("PENDING", "RUNNING") for _, state in states):
+            cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+            if cluster not in ("STARTING", "BOOTSTRAPPING"):
+                return cluster, states
+        time.sleep(0.5)
+    raise TimeoutError(f"{cluster_id} still busy: {states}")
+
+
+def test_a_cluster_goes_through_emrs_states(aws):
+    _, emr = aws
+    cluster_id = start_cluster(emr, [])
+    seen = set()
+    deadline = time.monotonic() + 30
+    while "WAITING" not in seen and time.monotonic() < deadline:
+        seen.add(emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"])
+        time.sleep(0.1)
+    assert {"STARTING", "WAITING"} <= seen
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+    assert emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] == "TERMINATED"
+
+
+def test_continue_runs_the_next_step_after_a_failure(aws):
+    _, emr = aws
+    cluster_id = start_cluster(
+        emr, [spark_step("fails", 1, "CONTINUE"), spark_step("succeeds", 0, "CONTINUE")]
+    )
+    cluster, steps = settle(emr, cluster_id)
+    assert steps == [("fails", "FAILED"), ("succeeds", "COMPLETED")]
+    assert cluster == "WAITING"
+
+
+def test_terminate_cluster_cancels_the_rest_and_ends_the_cluster(aws):
+    _, emr = aws
+    cluster_id = start_cluster(
+        emr, [spark_step("fails", 1, "TERMINATE_CLUSTER"), spark_step("never", 0, "CONTINUE")]
+    )
+    cluster, steps = settle(emr, cluster_id)
+    assert steps == [("fails", "FAILED"), ("never", "CANCELLED")]
+    assert cluster == "TERMINATED_WITH_ERRORS"
+
+
+def test_a_step_that_is_not_a_spark_submit_fails_with_its_reason(aws):
+    _, emr = aws
+    custom_jar = {
+        "Name": "custom jar",
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": f"s3://{BUCKET}/my.jar", "Args": ["--run"]},
+    }
+    cluster_id = start_cluster(emr, [custom_jar], keep_alive=False)
+    cluster, steps = settle(emr, cluster_id)
+    assert steps == [("custom jar", "FAILED")]
+    (step,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+    assert "only command-runner.jar" in step["Status"]["StateChangeReason"]["Message"]
+    assert cluster == "TERMINATED", "no step left and KeepJobFlowAliveWhenNoSteps false"
+
+
+def test_clusters_are_filed_under_the_clients_region(aws):
+    local_aws, emr = aws
+    cluster_id = start_cluster(emr, [])
+    us_east = local_client("emr", local_aws.endpoint, region="us-east-1")
+    assert cluster_id in {cluster["Id"] for cluster in emr.list_clusters()["Clusters"]}
+    assert cluster_id not in {cluster["Id"] for cluster in us_east.list_clusters()["Clusters"]}
