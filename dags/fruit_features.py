@@ -29,6 +29,7 @@ from airflow.providers.amazon.aws.operators.emr import (
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
+
 from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
 from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
 from fruit_pipeline.sensors import NewImagesSensor

@@ -24,15 +24,16 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
-from fruitspark import models
-from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
-from fruitspark.hadoop_fs import delete_children
-from fruitspark.session import configure_logging, get_session, ship_package
 from pyspark import SparkFiles, StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+
+from fruitspark import models
+from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
+from fruitspark.hadoop_fs import delete_children
+from fruitspark.session import configure_logging, get_session, ship_package
 
 log = logging.getLogger("featurize")
 

@@ -19,10 +19,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fruitspark import models
-from fruitspark.hadoop_fs import upload_files
-from fruitspark.report import plot_explained_variance, plot_scatter
-from fruitspark.session import configure_logging, get_session, ship_package
 from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
@@ -30,6 +26,11 @@ from pyspark.ml.feature import PCA, StandardScaler
 from pyspark.ml.functions import array_to_vector, vector_to_array
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+from fruitspark import models
+from fruitspark.hadoop_fs import upload_files
+from fruitspark.report import plot_explained_variance, plot_scatter
+from fruitspark.session import configure_logging, get_session, ship_package
 
 log = logging.getLogger("pca")
 SCATTER_POINTS = 5000  # sampled to the driver for pca_scatter.png

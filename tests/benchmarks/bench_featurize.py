@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "spark_jobs"))
 
 import featurize  # noqa: E402
+
 from fruitspark import models  # noqa: E402
 from fruitspark.images import image_to_array  # noqa: E402
 from fruitspark.session import ship_package  # noqa: E402
-
 from scripts.fruits_sample import generate  # noqa: E402
 
 WORKDIR = ROOT / "bench-output"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
 from fruitspark.models import CNNS
 

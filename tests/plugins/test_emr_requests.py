@@ -8,6 +8,7 @@ import botocore.session
 import pendulum
 import pytest
 from botocore.validate import ParamValidator
+
 from fruit_pipeline.config import load_config
 from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
 

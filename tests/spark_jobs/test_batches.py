@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from fruitspark.batches import featurize_contents
 
+from fruitspark.batches import featurize_contents
 from tests.spark_jobs.photos import broken_files, encode, fruit_jpeg, real_photo
 
 

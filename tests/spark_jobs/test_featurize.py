@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import featurize
 import numpy as np
 import pytest
-from fruitspark import models
 
+from fruitspark import models
 from scripts.fruits_sample import generate
 from tests.spark_jobs.conftest import MAX_IMAGE_BYTES, key
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fruitspark.images import RejectedImage, image_to_array
 from PIL import Image
 
+from fruitspark.images import RejectedImage, image_to_array
 from tests.spark_jobs.photos import REAL_PHOTOS, broken_files, encode, fruit_jpeg, real_photo
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fruitspark import models
 from fruitspark.images import image_to_array
-
 from tests.spark_jobs.photos import encode, fruit_jpeg, real_photo
 
 
