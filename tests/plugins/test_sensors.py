@@ -1,0 +1,74 @@
+"""NewImagesSensor: what counts as a new image, and how it waits between pokes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+
+from fruit_pipeline.sensors import NewImagesSensor, has_new_images
+
+START = datetime(2026, 11, 20, tzinfo=UTC)
+END = START + timedelta(days=1)
+CONTEXT = {"data_interval_start": START, "data_interval_end": END, "params": {}}
+
+
+def listed(key: str, modified: datetime) -> dict:
+    return {"Key": key, "LastModified": modified}
+
+
+@pytest.mark.parametrize(
+    ("key", "modified", "new"),
+    [
+        ("images/Kiwi/a.JPG", START, True),  # the start is inside the interval
+        ("images/Kiwi/a.jpeg", END - timedelta(seconds=1), True),
+        ("images/Kiwi/a.png", END, False),  # the end is not
+        ("images/Kiwi/a.jpg", START - timedelta(seconds=1), False),
+        ("images/Kiwi/notes.txt", START, False),
+    ],
+)
+def test_an_image_is_new_when_modified_inside_the_interval(key, modified, new):
+    assert has_new_images([listed(key, modified)], **CONTEXT) is new
+
+
+def test_full_mode_accepts_any_image():
+    old = [listed("images/Kiwi/a.jpg", START - timedelta(days=30))]
+    assert has_new_images(old, **{**CONTEXT, "params": {"mode": "full"}}) is True
+
+
+@pytest.fixture
+def sensor():
+    return NewImagesSensor(
+        task_id="wait", bucket_key="s3://b/images/*", timeout=600, poke_interval=60, soft_fail=True
+    )
+
+
+def test_nothing_new_defers_on_a_timer_until_a_deadline(sensor):
+    with (
+        mock.patch.object(sensor, "poke", return_value=False),
+        pytest.raises(TaskDeferred) as deferred,
+    ):
+        sensor.execute(CONTEXT)
+    assert isinstance(deferred.value.trigger, TimeDeltaTrigger)
+    assert deferred.value.method_name == "resume"
+    deadline = datetime.fromisoformat(deferred.value.kwargs["deadline"])
+    assert timedelta(seconds=590) < deadline - datetime.now(UTC) <= timedelta(seconds=600)
+
+
+def test_resuming_before_the_deadline_pokes_again(sensor):
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    with mock.patch.object(sensor, "poke", return_value=True) as poke:
+        sensor.resume(CONTEXT, deadline=later)
+    poke.assert_called_once()
+
+
+def test_past_the_deadline_the_run_is_skipped(sensor):
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    with (
+        mock.patch.object(sensor, "poke", return_value=False),
+        pytest.raises(AirflowSkipException, match="no new image under s3://b/images/"),
+    ):
+        sensor.resume(CONTEXT, deadline=past)
