@@ -7,6 +7,9 @@ UV          := $(TOOLS)/bin/uv
 VENV        := .venv
 BIN         := $(VENV)/bin
 SOURCES     := dags plugins spark_jobs scripts localaws tests
+# The UI-trigger test's headless browser, from Debian's packages (chromium-driver pulls chromium).
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never
@@ -15,12 +18,13 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv lint format requirements test bench demo clean
+.PHONY: help venv lint format requirements test bench demo env clean
 
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
 	@echo "make bench         benchmarks: DAG parse time, featurize throughput (prints ratios)"
+	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
 	@echo "make requirements  regenerate the files exported from uv.lock"
 	@echo "make lint|format   ruff check / ruff format"
 
@@ -34,6 +38,11 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 venv: $(VENV)/.synced
 
+$(CHROMEDRIVER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium chromium-driver
+
 lint: venv
 	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/ruff format --check $(SOURCES)
@@ -46,11 +55,16 @@ format: venv
 requirements: venv
 	$(BIN)/python scripts/export_requirements.py
 
-test: lint
+test: lint | $(CHROMEDRIVER)
 	$(BIN)/pytest
 
 demo: venv
 	$(BIN)/python -m scripts.demo $(if $(IMAGES),--images "$(IMAGES)")
+
+# Never overwrites an existing .env.
+env:
+	@test -f .env && echo ".env exists: edit it, or delete it to start again" \
+		|| $(PYTHON) scripts/new_env.py
 
 bench: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse

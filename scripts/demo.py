@@ -25,18 +25,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pandas as pd
-from botocore.config import Config
 
-from scripts.deploy import deploy
 from scripts.fruits_sample import generate
+from scripts.seed_local import CREDENTIALS, REGION, local_client, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BUCKET = "fruits-demo"
-REGION = "eu-west-1"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localaws", "AWS_SECRET_ACCESS_KEY": "localaws"}
 
 
 def say(message: str) -> None:
@@ -92,30 +88,6 @@ class LocalAws:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-
-def local_client(service: str, endpoint: str, region: str = REGION):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(s3={"addressing_style": "path"}),
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-def upload_images(s3, folder: Path, last_modified: datetime | None = None) -> int:
-    """Upload folder under s3://BUCKET/images/; last_modified plays an upload of another day."""
-    extra = {}
-    if last_modified:  # honoured by the local AWS only (localaws.moto_patches)
-        extra = {"Metadata": {"localaws-last-modified": last_modified.isoformat()}}
-    count = 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        key = f"images/{path.relative_to(folder).as_posix()}"
-        s3.upload_file(str(path), BUCKET, key, ExtraArgs=extra)
-        count += 1
-    return count
 
 
 def airflow_environment(endpoint: str, home: Path) -> dict[str, str]:
@@ -261,10 +233,8 @@ def main() -> None:
     try:
         say(f"local AWS (S3 + EMR) on {local_aws.endpoint}")
         s3 = local_client("s3", local_aws.endpoint)
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        deployed = deploy(f"s3://{BUCKET}/artifacts/", s3)
+        deployed, uploaded = seed(s3, BUCKET, REGION, images)
         say(f"deployed {len(deployed)} artifacts to s3://{BUCKET}/artifacts/")
-        uploaded = upload_images(s3, images)
         say(f"uploaded {uploaded} files to s3://{BUCKET}/images/")
 
         environment = airflow_environment(local_aws.endpoint, output / "airflow-home")

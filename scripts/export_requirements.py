@@ -1,7 +1,7 @@
 """Export requirement files from uv.lock, the single source of package versions.
 
 Each file installs exactly the locked versions (with hashes) somewhere uv does not run:
-the EMR bootstrap action, and later the Docker images. `make requirements` rewrites them;
+the EMR bootstrap action and the two Docker images. `make requirements` rewrites them;
 tests/test_lock_exports.py fails when a committed file no longer matches the lock.
 """
 
@@ -24,6 +24,10 @@ EXPORTS: dict[str, list[str]] = {
         "--no-emit-package",
         "py4j",
     ],
+    # Installed over the official Airflow image, whose own Airflow is the same version.
+    "docker/airflow/requirements.txt": ["--only-group", "airflow"],
+    # The local AWS runs the steps with a real pyspark, so here Spark comes from the lock.
+    "docker/localaws/requirements.txt": ["--only-group", "spark", "--only-group", "localaws"],
 }
 
 

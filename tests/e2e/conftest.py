@@ -7,17 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.demo import (
-    BUCKET,
-    REGION,
-    LocalAws,
-    airflow,
-    airflow_environment,
-    free_port,
-    local_client,
-    run_dag,
-)
+from scripts.demo import BUCKET, LocalAws, airflow, airflow_environment, free_port, run_dag
 from scripts.deploy import deploy
+from scripts.seed_local import REGION, local_client
 
 
 @dataclass

@@ -12,8 +12,9 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
-from scripts.demo import BUCKET, read_parquet, upload_images
+from scripts.demo import BUCKET, read_parquet
 from scripts.fruits_sample import generate
+from scripts.seed_local import upload_images
 from tests.spark_jobs.photos import broken_files, write
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,7 @@ def day_one(stack, tmp_path_factory):
     good = generate(folder, classes=3, per_class=4, seed=1)
     for name, (data, _) in BROKEN.items():
         write(folder / "Broken" / name, data)
-    upload_images(stack.s3, folder, last_modified=DAY_ONE)
+    upload_images(stack.s3, folder, BUCKET, last_modified=DAY_ONE)
     state, tasks, cluster = stack.run(RUN_ONE)
     return {
         "good": relative(str(p) for p in good),
@@ -57,7 +58,7 @@ def day_two(stack, day_one, tmp_path_factory):
     """8 more images, a new class among them, uploaded on day two."""
     folder = tmp_path_factory.mktemp("day-two")
     good = generate(folder, classes=4, per_class=2, seed=2, start=100)
-    upload_images(stack.s3, folder, last_modified=DAY_TWO)
+    upload_images(stack.s3, folder, BUCKET, last_modified=DAY_TWO)
     state, tasks, cluster = stack.run(RUN_TWO)
     return {
         "good": relative(str(p) for p in good),

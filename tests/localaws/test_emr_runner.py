@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from scripts.demo import REGION, LocalAws, free_port, local_client
+from scripts.demo import LocalAws, free_port
+from scripts.seed_local import REGION, local_client
 
 pytestmark = pytest.mark.slow
 BUCKET = "runner-tests"

@@ -1,0 +1,315 @@
+"""The Airflow UI's trigger, for real, on the compose stack's Airflow run as local processes.
+
+airflow-init, then the api-server, scheduler, dag-processor and triggerer, each with the
+environment docker-compose.yaml gives its container (LocalExecutor, SimpleAuthManager with the
+admin from .env, the shared JWT secret, every FRUITS_ variable), built from a .env that
+`make env` writes from .env.example. Only what a container's world names differently is
+changed: folders, ports, the local AWS's address and the database (SQLite here, Postgres in
+the stack: this machine has no Docker engine to run the postgres service).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from scripts.demo import LocalAws, free_port, read_parquet
+from scripts.new_env import fill_secrets
+from scripts.seed_local import local_client
+from tests.docker import compose
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = compose.ROOT / "test-artifacts"
+# Debian's packages (make chromium). The network flags keep Chromium from calling Google's
+# hosts, which this machine's closed network refuses.
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+)
+CLASSES, PER_CLASS = 3, 8
+LOCALAWS_IN_COMPOSE = "http://localaws:4566"
+
+
+@dataclass
+class Stack:
+    api: httpx.Client
+    ui_url: str
+    username: str
+    password: str
+    environment: dict[str, str]
+    s3: object
+    emr: object
+    bucket: str
+    logs: Path
+
+
+def wait_for(what: str, check, timeout: float, logs: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(2)
+    raise TimeoutError(f"{what} within {timeout:.0f}s; logs in {logs}")
+
+
+def responds(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def host_overrides(home: Path, api_port: int) -> dict[str, str]:
+    """What differs between a container and this machine: paths, ports, addresses, database."""
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(compose.ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(compose.ROOT / "plugins"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
+def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.Popen:
+    """The service's compose command, `airflow <command>`, as a local process."""
+    command = compose.load()["services"][service]["command"]
+    with (logs / f"{service}.log").open("w") as log:
+        return subprocess.Popen(
+            [str(BIN / "airflow"), *command.split()],
+            env=environment,
+            cwd=compose.ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def seed(endpoint: str, dotenv: dict[str, str]) -> None:
+    """The localaws-seed service's command, with images of two days ago: only a run over
+    every image (mode=full) has work to do, and the scheduled run of yesterday is skipped."""
+    command = compose.load()["services"]["localaws-seed"]["command"]
+    command = [sys.executable if part == "python" else part for part in command]
+    command[command.index(LOCALAWS_IN_COMPOSE)] = endpoint
+    command += ["--classes", str(CLASSES), "--per-class", str(PER_CLASS), "--days-ago", "2"]
+    environment = {**os.environ, **compose.service_environment("localaws-seed", dotenv)}
+    subprocess.run(command, env=environment, cwd=compose.ROOT, check=True)
+
+
+def airflow_init(environment: dict[str, str], logs: Path) -> None:
+    """The airflow-init service's script: migrate, register the admin from the environment."""
+    script = Path(compose.load()["services"]["airflow-init"]["command"][-1]).name
+    with (logs / "airflow-init.log").open("w") as log:
+        subprocess.run(
+            ["bash", str(compose.ROOT / "docker/airflow" / script)],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ui")
+    logs = folder / "logs"
+    logs.mkdir()
+    env_path = folder / ".env"
+    env_path.write_text(fill_secrets(compose.ENV_EXAMPLE.read_text())[0])
+    dotenv = compose.env_file(env_path)
+    # A user's own settings: the scheduled run of yesterday finds nothing new and is skipped
+    # soon, and the sensors look often.
+    dotenv |= {
+        "FRUITS_SENSOR_TIMEOUT_SECONDS": "5",
+        "FRUITS_SENSOR_POKE_SECONDS": "2",
+        "FRUITS_STEP_POKE_SECONDS": "3",
+    }
+
+    local_aws = LocalAws(free_port(), logs / "localaws.log")
+    processes: list[subprocess.Popen] = []
+    try:
+        seed(local_aws.endpoint, dotenv)
+
+        api_port = free_port()
+        overrides = host_overrides(folder / "airflow-home", api_port)
+        (folder / "airflow-home").mkdir()
+
+        def environment_of(service: str) -> dict[str, str]:
+            environment = compose.service_environment(service, dotenv)
+            environment["AIRFLOW_CONN_AWS_DEFAULT"] = environment[
+                "AIRFLOW_CONN_AWS_DEFAULT"
+            ].replace(LOCALAWS_IN_COMPOSE, local_aws.endpoint)
+            return {**os.environ, **environment, **overrides}
+
+        airflow_init(environment_of("airflow-init"), logs)
+        environment = environment_of("airflow-scheduler")
+        processes = [start(service, environment, logs) for service in compose.AIRFLOW_SERVICES]
+
+        base_url = f"http://127.0.0.1:{api_port}"
+        wait_for("api-server up", lambda: responds(f"{base_url}/api/v2/monitor/health"), 90, logs)
+        username = dotenv["AIRFLOW_ADMIN_USERNAME"]
+        password = dotenv["AIRFLOW_ADMIN_PASSWORD"]
+        token = httpx.post(
+            f"{base_url}/auth/token", json={"username": username, "password": password}
+        ).raise_for_status()
+        api = httpx.Client(
+            base_url=f"{base_url}/api/v2",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
+        )
+        wait_for(
+            "fruit_features parsed",
+            lambda: api.get("/dags/fruit_features").status_code == 200,
+            120,
+            logs,
+        )
+        yield Stack(
+            api=api,
+            ui_url=base_url,
+            username=username,
+            password=password,
+            environment=environment,
+            s3=local_client("s3", local_aws.endpoint),
+            emr=local_client("emr", local_aws.endpoint),
+            bucket=dotenv["FRUITS_DATA_BUCKET"],
+            logs=logs,
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        local_aws.stop()
+
+
+def test_compose_healthchecks_pass_on_the_running_services(stack):
+    services = compose.load()["services"]
+    ports = {
+        "8080": stack.environment["AIRFLOW__API__PORT"],
+        "8974": stack.environment["AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT"],
+    }
+    for service in compose.AIRFLOW_SERVICES:
+        command = services[service]["healthcheck"]["test"][1:]
+        if command[0] == "curl":
+            url = command[-1]
+            for container_port, local_port in ports.items():
+                url = url.replace(f":{container_port}/", f":{local_port}/")
+            wait_for(f"{service} healthy at {url}", lambda url=url: responds(url), 60, stack.logs)
+        else:
+            check = subprocess.run(
+                command, env=stack.environment, capture_output=True, text=True, check=False
+            )
+            assert check.returncode == 0, f"{service}: {check.stdout}{check.stderr}"
+
+
+def test_an_invalid_conf_is_refused_before_any_run(stack):
+    for conf in ({"model": "alexnet"}, {"variance": 1.5}, {"core_instance_count": 0}):
+        response = stack.api.post(
+            "/dags/fruit_features/dagRuns",
+            json={"logical_date": datetime.now(UTC).isoformat(), "conf": conf},
+        )
+        assert 400 <= response.status_code < 500, (conf, response.text)
+    runs = stack.api.get("/dags/fruit_features/dagRuns").json()
+    assert runs["total_entries"] == 0
+    assert stack.emr.list_clusters()["Clusters"] == []
+
+
+def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
+    stack.api.patch("/dags/fruit_features", json={"is_paused": False}).raise_for_status()
+    triggered = stack.api.post(
+        "/dags/fruit_features/dagRuns",
+        json={
+            "logical_date": datetime.now(UTC).isoformat(),
+            "conf": {"mode": "full", "variance": 0.9, "core_instance_count": 1},
+        },
+    ).raise_for_status()
+    run_id = triggered.json()["dag_run_id"]
+
+    def finished():
+        run = stack.api.get(f"/dags/fruit_features/dagRuns/{run_id}").json()
+        return run if run["state"] in ("success", "failed") else None
+
+    run = wait_for(f"run {run_id} finished", finished, 480, stack.logs)
+    tasks = stack.api.get(f"/dags/fruit_features/dagRuns/{run_id}/taskInstances").json()
+    states = {task["task_id"]: task["state"] for task in tasks["task_instances"]}
+    assert run["state"] == "success", states
+    assert set(states.values()) == {"success"}, states
+    assert run["conf"]["mode"] == "full"
+
+    features = read_parquet(stack.s3, "features/model=mobilenet_v2/", stack.bucket)
+    assert len(features) == CLASSES * PER_CLASS
+    assert features["label"].nunique() == CLASSES
+    report = stack.s3.get_object(
+        Bucket=stack.bucket, Key="pca/model=mobilenet_v2/_report/report.json"
+    )
+    assert b'"rows": 24' in report["Body"].read()
+    (cluster,) = stack.emr.list_clusters()["Clusters"]
+    assert cluster["Status"]["State"] == "TERMINATED"
+    assert cluster["Name"].startswith(f"fruit_features {run_id}")
+
+    screenshot = save_run_page_screenshot(stack, run_id)
+    assert screenshot.stat().st_size > 10_000
+
+
+def save_run_page_screenshot(stack: Stack, run_id: str) -> Path:
+    """Log in through the UI's form, open the run's page, check what it shows, screenshot it."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={stack.logs / 'chromium-profile'}")
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        browser.get(f"{stack.ui_url}/dags/fruit_features/runs/{quote(run_id, safe='')}")
+        WebDriverWait(browser, 60).until(lambda page: page.find_elements(By.NAME, "password"))
+        browser.find_element(By.NAME, "username").send_keys(stack.username)
+        browser.find_element(By.NAME, "password").send_keys(stack.password)
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 60).until(
+            lambda page: (
+                "/runs/" in page.current_url
+                and "terminate_emr_cluster" in page.find_element(By.TAG_NAME, "body").text
+            )
+        )
+        shown = browser.find_element(By.TAG_NAME, "body").text
+        ARTIFACTS.mkdir(exist_ok=True)
+        screenshot = ARTIFACTS / "fruit_features-run.png"
+        browser.save_screenshot(str(screenshot))
+    finally:
+        browser.quit()
+    assert run_id in shown
+    assert "Success" in shown
+    for task_id in ("wait_for_new_images", "create_emr_cluster", "watch_spark_steps"):
+        assert task_id in shown
+    return screenshot
