@@ -39,6 +39,10 @@ class PipelineConfig(BaseModel):
     emr_release: str = Field("emr-7.9.0", pattern=r"^emr-7\.\d+\.\d+$")
     job_flow_role: str = Field("EMR_EC2_DefaultRole", description="instance profile")
     service_role: str = Field("EMR_DefaultRole", description="EMR service role")
+    security_configuration: str = Field(
+        "", description="EMR security configuration (IMDSv2, at-rest encryption); none if empty"
+    )
+    subnet_id: str = Field("", description="subnet of the clusters; EMR's default if empty")
     primary_instance_type: str = Field("m5.xlarge")
     core_instance_type: str = Field("m5.2xlarge", description="default of the UI param")
     core_instance_count: int = Field(2, ge=1, le=20, description="default of the UI param")

@@ -20,11 +20,13 @@ EMR_REQUIREMENTS = "requirements-emr.txt"
 ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 
 INCREMENTAL = "params.mode == 'incremental'"
+# infra/fruits-pipeline.yaml lets Airflow create and touch only the clusters with this tag.
+CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
 
 
 def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
     """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements."""
-    return {
+    request = {
         "Name": f"{dag_id} {{{{ run_id }}}}",
         "ReleaseLabel": config.emr_release,
         "LogUri": config.logs_uri,
@@ -38,6 +40,11 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
                         "Properties": {"PYSPARK_PYTHON": PYTHON, "PYSPARK_DRIVER_PYTHON": PYTHON},
                     }
                 ],
+            },
+            # Every object EMRFS writes is encrypted (SSE-S3), whatever the bucket's default.
+            {
+                "Classification": "emrfs-site",
+                "Properties": {"fs.s3.enableServerSideEncryption": "true"},
             },
         ],
         "BootstrapActions": [
@@ -74,11 +81,16 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
         "ServiceRole": config.service_role,
         "VisibleToAllUsers": True,
         "Tags": [
-            {"Key": "project", "Value": "fruits"},
+            CLUSTER_TAG,
             {"Key": "dag_id", "Value": dag_id},
             {"Key": "run_id", "Value": "{{ run_id }}"},
         ],
     }
+    if config.security_configuration:
+        request["SecurityConfiguration"] = config.security_configuration
+    if config.subnet_id:
+        request["Instances"]["Ec2SubnetId"] = config.subnet_id
+    return request
 
 
 def weights_argument(config: PipelineConfig) -> str:

@@ -50,12 +50,12 @@ def environment(moto_endpoint) -> Iterator[None]:
     connection = {
         "conn_type": "aws",
         "login": "testing",
-        "password": "testing",
+        "password": "testing",  # pragma: allowlist secret (moto's)
         "extra": {"region_name": REGION, "endpoint_url": moto_endpoint},
     }
     variables = {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # pragma: allowlist secret (moto's)
         "AWS_DEFAULT_REGION": REGION,
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         "FRUITS_DATA_BUCKET": BUCKET,

@@ -64,6 +64,7 @@ class Stack:
     emr: object
     bucket: str
     logs: Path
+    secrets: dict[str, str]
 
 
 def wait_for(what: str, check, timeout: float, logs: Path):
@@ -100,6 +101,11 @@ def host_overrides(home: Path, api_port: int) -> dict[str, str]:
     }
 
 
+def machine_environment() -> dict[str, str]:
+    """This process's environment without the Airflow settings the other tests' conftest made."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
+
+
 def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.Popen:
     """The service's compose command, `airflow <command>`, as a local process."""
     command = compose.load()["services"][service]["command"]
@@ -120,7 +126,7 @@ def seed(endpoint: str, dotenv: dict[str, str]) -> None:
     command = [sys.executable if part == "python" else part for part in command]
     command[command.index(LOCALAWS_IN_COMPOSE)] = endpoint
     command += ["--classes", str(CLASSES), "--per-class", str(PER_CLASS), "--days-ago", "2"]
-    environment = {**os.environ, **compose.service_environment("localaws-seed", dotenv)}
+    environment = {**machine_environment(), **compose.service_environment("localaws-seed", dotenv)}
     subprocess.run(command, env=environment, cwd=compose.ROOT, check=True)
 
 
@@ -167,7 +173,7 @@ def stack(tmp_path_factory):
             environment["AIRFLOW_CONN_AWS_DEFAULT"] = environment[
                 "AIRFLOW_CONN_AWS_DEFAULT"
             ].replace(LOCALAWS_IN_COMPOSE, local_aws.endpoint)
-            return {**os.environ, **environment, **overrides}
+            return {**machine_environment(), **environment, **overrides}
 
         airflow_init(environment_of("airflow-init"), logs)
         environment = environment_of("airflow-scheduler")
@@ -201,6 +207,9 @@ def stack(tmp_path_factory):
             emr=local_client("emr", local_aws.endpoint),
             bucket=dotenv["FRUITS_DATA_BUCKET"],
             logs=logs,
+            secrets={
+                name: dotenv[name] for name in fill_secrets(compose.ENV_EXAMPLE.read_text())[1]
+            },
         )
     finally:
         for process in processes:
@@ -313,3 +322,15 @@ def save_run_page_screenshot(stack: Stack, run_id: str) -> Path:
     for task_id in ("wait_for_new_images", "create_emr_cluster", "watch_spark_steps"):
         assert task_id in shown
     return screenshot
+
+
+def test_no_log_holds_a_secret_from_env(stack):
+    """The services' own logs and every task's log, after a run and a login through the UI."""
+    logs = [
+        path for path in stack.logs.parent.rglob("*.log") if "chromium-profile" not in path.parts
+    ]
+    assert any("attempt=" in path.name for path in logs), "the task logs are there"
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for name, value in stack.secrets.items():
+            assert value not in text, f"{name} appears in {path}"

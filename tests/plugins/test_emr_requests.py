@@ -101,3 +101,20 @@ def test_cluster_request_follows_the_configuration():
     assert {tag["Key"] for tag in request["Tags"]} == {"project", "dag_id", "run_id"}
     featurize, _ = spark_steps(config)
     assert "--input=s3://b/images/" in featurize["HadoopJarStep"]["Args"]
+    emrfs = request["Configurations"][1]
+    assert emrfs["Properties"] == {"fs.s3.enableServerSideEncryption": "true"}
+    assert "SecurityConfiguration" not in request
+    assert "Ec2SubnetId" not in request["Instances"]
+
+
+def test_the_stacks_security_configuration_and_subnet_reach_the_request():
+    config = load_config(
+        {"FRUITS_SECURITY_CONFIGURATION": "fruits-emr", "FRUITS_SUBNET_ID": "subnet-0abc"}
+    )
+    request = job_flow_overrides(config, "fruit_features")
+    assert request["SecurityConfiguration"] == "fruits-emr"
+    assert request["Instances"]["Ec2SubnetId"] == "subnet-0abc"
+    rendered = {**request, "Name": "fruit_features run", "Tags": []}
+    rendered["Instances"]["InstanceGroups"][1] |= {"Market": "SPOT", "InstanceType": "m5.xlarge"}
+    rendered["Instances"]["InstanceGroups"][1]["InstanceCount"] = 2
+    assert_valid("RunJobFlow", rendered)

@@ -1,0 +1,277 @@
+"""infra/fruits-pipeline.yaml: checked by cfn-lint and parliament, deployed into moto's
+CloudFormation, and compared with the requests the DAG renders from the stack's outputs."""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import jmespath
+import pytest
+from cfnlint.decode import decode
+from moto import mock_aws
+from parliament import analyze_policy_string
+
+from fruit_pipeline.emr_requests import CLUSTER_TAG
+from tests.plugins.test_emr_requests import render
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra/fruits-pipeline.yaml"
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+REGION = "eu-west-1"
+STACK = "fruits"
+BUCKET = "fruits-data-test"
+
+
+@dataclass
+class Deployed:
+    outputs: dict[str, str]
+    settings: dict[str, str]  # FRUITS_* from the outputs, by README's own query
+    at_rest_encryption: bool
+    iam: object
+    s3: object
+    emr: object
+
+    def policy(self, name: str) -> dict:
+        arn = f"arn:aws:iam::123456789012:policy/{name}"
+        version = self.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = self.iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        return document["PolicyVersion"]["Document"]
+
+
+def readme_settings_query() -> str:
+    """The --query of README's step 4, which turns the stack's outputs into FRUITS_* lines."""
+    readme = (ROOT / "README.md").read_text()
+    (query,) = re.findall(r'--query "(Stacks\[0\]\.Outputs\[\?starts_with[^"]+)"', readme)
+    return query
+
+
+def cfn_lint(path: Path) -> subprocess.CompletedProcess:
+    command = [str(CFN_LINT), "--regions", "eu-west-1", "eu-central-1", "eu-north-1", "--", path]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_cfn_lint_finds_nothing():
+    linted = cfn_lint(TEMPLATE)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert linted.stdout == ""
+
+
+def test_cfn_lint_catches_a_broken_template(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(TEMPLATE.read_text().replace("SSEAlgorithm: AES256", "SSEAlgorithm: ROT13"))
+    assert cfn_lint(broken).returncode != 0
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["default", "at-rest-encryption"])
+def deployed(request):
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(name, "testing")
+        subnet = boto3.client("ec2", region_name=REGION).describe_subnets()["Subnets"][0]
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        parameters = {
+            "DataBucketName": BUCKET,
+            "SubnetId": subnet["SubnetId"],
+            "EnableAtRestEncryption": str(request.param).lower(),
+        }
+        cloudformation.create_stack(
+            StackName=STACK,
+            TemplateBody=TEMPLATE.read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
+        )
+        described = cloudformation.describe_stacks(StackName=STACK)
+        (stack,) = described["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+        yield Deployed(
+            outputs={output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]},
+            settings=dict(jmespath.search(readme_settings_query(), described)),
+            at_rest_encryption=request.param,
+            iam=boto3.client("iam", region_name=REGION),
+            s3=boto3.client("s3", region_name=REGION),
+            emr=boto3.client("emr", region_name=REGION),
+        )
+
+
+@pytest.fixture(scope="module")
+def cluster_request(deployed):
+    """The DAG parsed with the stack's outputs as its FRUITS_* settings, its requests rendered."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in {**deployed.settings, "FRUITS_REGION": REGION}.items():
+            monkeypatch.setenv(name, value)
+        dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
+    steps = render(dag, "add_spark_steps", "steps", {"model": "mobilenet_v2"})
+    return render(dag, "create_emr_cluster", "job_flow_overrides", {}), steps
+
+
+def s3_uris(value) -> list[str]:
+    text = json.dumps(value)
+    return [part.split('"')[0] for part in text.split("s3://")[1:]]
+
+
+def test_the_outputs_set_every_fruits_variable_the_stack_decides(deployed):
+    assert set(deployed.settings) == {
+        "FRUITS_DATA_BUCKET",
+        "FRUITS_ARTIFACTS_URI",
+        "FRUITS_LOGS_URI",
+        "FRUITS_SERVICE_ROLE",
+        "FRUITS_JOB_FLOW_ROLE",
+        "FRUITS_SECURITY_CONFIGURATION",
+        "FRUITS_SUBNET_ID",
+    }
+
+
+def test_the_dags_requests_use_the_roles_bucket_and_settings_the_stack_created(
+    deployed, cluster_request
+):
+    cluster, steps = cluster_request
+    service_role = deployed.iam.get_role(RoleName=cluster["ServiceRole"])["Role"]
+    profile = deployed.iam.get_instance_profile(InstanceProfileName=cluster["JobFlowRole"])
+    (instance_role,) = profile["InstanceProfile"]["Roles"]
+    assert service_role["RoleName"] == f"{STACK}-emr-service"
+    assert instance_role["RoleName"] == f"{STACK}-emr-instance"
+    assert json.dumps(service_role["AssumeRolePolicyDocument"]).count("elasticmapreduce") == 1
+    assert "ec2.amazonaws.com" in json.dumps(instance_role["AssumeRolePolicyDocument"])
+
+    assert cluster["Instances"]["Ec2SubnetId"] == deployed.outputs["SubnetId"]
+    configuration = deployed.emr.describe_security_configuration(
+        Name=cluster["SecurityConfiguration"]
+    )["SecurityConfiguration"]
+    # moto's CloudFormation keeps the template's object as Python's repr of it, not JSON.
+    configuration = ast.literal_eval(configuration)
+    imds = configuration["InstanceMetadataServiceConfiguration"]
+    assert imds["MinimumInstanceMetadataServiceVersion"] == 2
+    encryption = configuration["EncryptionConfiguration"]
+    assert encryption["EnableAtRestEncryption"] is deployed.at_rest_encryption
+
+    uris = s3_uris(cluster) + s3_uris(steps)
+    assert {uri.split("/")[0] for uri in uris} == {BUCKET}
+    deployed.s3.head_bucket(Bucket=BUCKET)
+    emrfs = next(c for c in cluster["Configurations"] if c["Classification"] == "emrfs-site")
+    assert emrfs["Properties"]["fs.s3.enableServerSideEncryption"] == "true"
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def allowed(policy: dict, action: str, resource: str) -> bool:
+    """Whether an Allow statement names action and a resource pattern matching resource."""
+    return any(
+        statement["Effect"] == "Allow"
+        and action in as_list(statement["Action"])
+        and any(
+            fnmatch.fnmatchcase(resource, pattern) for pattern in as_list(statement["Resource"])
+        )
+        for statement in policy["Statement"]
+    )
+
+
+def test_the_nodes_may_read_every_input_and_write_every_output_the_steps_name(
+    deployed, cluster_request
+):
+    cluster, steps = cluster_request
+    policy = deployed.policy(f"{STACK}-emr-instance")
+    arn = f"arn:aws:s3:::{BUCKET}/"
+    for uri in s3_uris(cluster["BootstrapActions"]) + s3_uris(steps):
+        key = uri.removeprefix(f"{BUCKET}/").split("{{")[0]
+        assert allowed(policy, "s3:GetObject", arn + key + "x"), uri
+    for prefix in ("features/", "pca/"):
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            assert allowed(policy, action, f"{arn}{prefix}model=x/part-0.parquet")
+    assert allowed(policy, "s3:PutObject", f"{arn}emr-logs/j-1/steps/s-1/stdout.gz")
+    # Nothing else: the photos and the job code cannot be changed or deleted by a node.
+    for key in ("images/Banana/1.jpg", "artifacts/jobs/featurize.py"):
+        assert not allowed(policy, "s3:PutObject", arn + key)
+        assert not allowed(policy, "s3:DeleteObject", arn + key)
+
+
+def test_airflow_may_touch_only_tagged_clusters_and_pass_only_the_two_roles(
+    deployed, cluster_request
+):
+    cluster, _ = cluster_request
+    policy = deployed.policy(f"{STACK}-airflow")
+    statements = {statement["Sid"]: statement for statement in policy["Statement"]}
+    tag_condition = statements["CreateTaggedClustersOnly"]["Condition"]["StringEquals"]
+    assert tag_condition == {f"aws:RequestTag/{CLUSTER_TAG['Key']}": CLUSTER_TAG["Value"]}
+    assert CLUSTER_TAG in cluster["Tags"]
+    run_condition = statements["RunTaggedClustersOnly"]["Condition"]["StringEquals"]
+    assert run_condition == {f"aws:ResourceTag/{CLUSTER_TAG['Key']}": CLUSTER_TAG["Value"]}
+    passed = set(statements["PassTheTwoEmrRoles"]["Resource"])
+    role_arns = {
+        deployed.iam.get_role(RoleName=name)["Role"]["Arn"]
+        for name in (f"{STACK}-emr-service", f"{STACK}-emr-instance")
+    }
+    assert passed == role_arns
+    watched = statements["WatchTheImagesPrefix"]["Condition"]["StringLike"]["s3:prefix"]
+    assert "images/" in watched
+    actions = {
+        action for statement in policy["Statement"] for action in as_list(statement["Action"])
+    }
+    assert not any(action.endswith("*") for action in actions)
+
+
+def template_resource(name: str) -> dict:
+    template, errors = decode(str(TEMPLATE))
+    assert not errors
+    return template["Resources"][name]
+
+
+def test_the_bucket_is_encrypted(deployed):
+    rule = deployed.s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]
+    assert rule["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+# moto's CloudFormation applies a bucket's encryption and tags only, and no bucket policy: the
+# rest is read from the template, whose properties cfn-lint checks against CloudFormation's spec.
+def test_the_bucket_is_private_versioned_and_expires_logs():
+    bucket = template_resource("DataBucket")
+    assert bucket["DeletionPolicy"] == "Retain"
+    properties = bucket["Properties"]
+    block = properties["PublicAccessBlockConfiguration"]
+    assert len(block) == 4
+    assert all(block.values())
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-emr-logs"]["Prefix"] == "emr-logs/"
+    assert rules["expire-emr-logs"]["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_bucket_policy_refuses_plain_http():
+    policy = template_resource("DataBucketPolicy")["Properties"]["PolicyDocument"]
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(statement["Resource"]) == 2  # the bucket and every object in it
+
+
+def test_parliament_finds_nothing_in_the_stacks_policies(deployed):
+    names = [f"{STACK}-airflow", f"{STACK}-emr-instance", f"{STACK}-emr-service-pass-role"]
+    for name in names:
+        findings = analyze_policy_string(json.dumps(deployed.policy(name))).findings
+        assert findings == [], (name, [(f.issue, f.detail) for f in findings])
+
+
+def test_parliament_catches_a_misspelled_or_mismatched_policy():
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::b/*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b"},
+        ],
+    }
+    issues = {finding.issue for finding in analyze_policy_string(json.dumps(policy)).findings}
+    assert {"UNKNOWN_ACTION", "RESOURCE_MISMATCH"} <= issues
