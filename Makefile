@@ -7,8 +7,9 @@ UV          := $(TOOLS)/bin/uv
 VENV        := .venv
 BIN         := $(VENV)/bin
 SOURCES     := dags plugins spark_jobs scripts localaws tests
-# The UI-trigger test's headless browser, from Debian's packages (chromium-driver pulls chromium).
-CHROMEDRIVER := /usr/bin/chromedriver
+# What the UI-trigger test runs from Debian's packages: a headless browser for its screenshot,
+# and PostgreSQL, the compose stack's metadata database.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # uv never downloads a Python build here: it uses the system python3.11.
@@ -18,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv lint format requirements test bench demo env clean
+.PHONY: help venv system-packages lint format requirements test bench demo env clean
 
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
@@ -38,10 +39,11 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 venv: $(VENV)/.synced
 
-$(CHROMEDRIVER):
-	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		chromium chromium-driver
+system-packages:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(SYSTEM_PACKAGES); }
 
 lint: venv
 	$(BIN)/ruff check $(SOURCES)
@@ -55,7 +57,7 @@ format: venv
 requirements: venv
 	$(BIN)/python scripts/export_requirements.py
 
-test: lint | $(CHROMEDRIVER)
+test: lint system-packages
 	$(BIN)/pytest
 
 demo: venv

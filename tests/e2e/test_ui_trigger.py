@@ -4,12 +4,13 @@ airflow-init, then the api-server, scheduler, dag-processor and triggerer, each 
 environment docker-compose.yaml gives its container (LocalExecutor, SimpleAuthManager with the
 admin from .env, the shared JWT secret, every FRUITS_ variable), built from a .env that
 `make env` writes from .env.example. Only what a container's world names differently is
-changed: folders, ports, the local AWS's address and the database (SQLite here, Postgres in
-the stack: this machine has no Docker engine to run the postgres service).
+changed: folders, ports, and the addresses of the local AWS and of the database, a PostgreSQL
+server from Debian's packages with the postgres service's user, password and database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from scripts.demo import LocalAws, free_port, read_parquet
 from scripts.new_env import fill_secrets
 from scripts.seed_local import local_client
 from tests.docker import compose
+from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +53,7 @@ CHROMIUM_FLAGS = (
 )
 CLASSES, PER_CLASS = 3, 8
 LOCALAWS_IN_COMPOSE = "http://localaws:4566"
+POSTGRES_IN_COMPOSE = "@postgres/"
 
 
 @dataclass
@@ -89,7 +92,6 @@ def host_overrides(home: Path, api_port: int) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(compose.ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(compose.ROOT / "plugins"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__API__HOST": "127.0.0.1",
@@ -159,9 +161,19 @@ def stack(tmp_path_factory):
         "FRUITS_STEP_POKE_SECONDS": "3",
     }
 
+    database = compose.service_environment("postgres", dotenv)
     local_aws = LocalAws(free_port(), logs / "localaws.log")
     processes: list[subprocess.Popen] = []
+    database_server = contextlib.ExitStack()
     try:
+        postgres_port = database_server.enter_context(
+            postgres_server(
+                database["POSTGRES_USER"],
+                database["POSTGRES_PASSWORD"],
+                database["POSTGRES_DB"],
+                logs / "postgres.log",
+            )
+        )
         seed(local_aws.endpoint, dotenv)
 
         api_port = free_port()
@@ -173,6 +185,9 @@ def stack(tmp_path_factory):
             environment["AIRFLOW_CONN_AWS_DEFAULT"] = environment[
                 "AIRFLOW_CONN_AWS_DEFAULT"
             ].replace(LOCALAWS_IN_COMPOSE, local_aws.endpoint)
+            environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = environment[
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+            ].replace(POSTGRES_IN_COMPOSE, f"@127.0.0.1:{postgres_port}/")
             return {**machine_environment(), **environment, **overrides}
 
         airflow_init(environment_of("airflow-init"), logs)
@@ -220,6 +235,7 @@ def stack(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 process.kill()
         local_aws.stop()
+        database_server.close()
 
 
 def test_compose_healthchecks_pass_on_the_running_services(stack):
