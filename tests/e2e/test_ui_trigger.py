@@ -22,35 +22,18 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from scripts.demo import LocalAws, free_port, read_parquet
 from scripts.new_env import fill_secrets
 from scripts.seed_local import local_client
 from tests.docker import compose
+from tests.e2e.browser import logged_in_page
 from tests.e2e.postgres import postgres_server
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = compose.ROOT / "test-artifacts"
-# Debian's packages (make chromium). The network flags keep Chromium from calling Google's
-# hosts, which this machine's closed network refuses.
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1600,1000",
-)
 CLASSES, PER_CLASS = 3, 8
 LOCALAWS_IN_COMPOSE = "http://localaws:4566"
 POSTGRES_IN_COMPOSE = "@postgres/"
@@ -304,41 +287,21 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     assert cluster["Status"]["State"] == "TERMINATED"
     assert cluster["Name"].startswith(f"fruit_features {run_id}")
 
-    screenshot = save_run_page_screenshot(stack, run_id)
-    assert screenshot.stat().st_size > 10_000
-
-
-def save_run_page_screenshot(stack: Stack, run_id: str) -> Path:
-    """Log in through the UI's form, open the run's page, check what it shows, screenshot it."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={stack.logs / 'chromium-profile'}")
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        browser.get(f"{stack.ui_url}/dags/fruit_features/runs/{quote(run_id, safe='')}")
-        WebDriverWait(browser, 60).until(lambda page: page.find_elements(By.NAME, "password"))
-        browser.find_element(By.NAME, "username").send_keys(stack.username)
-        browser.find_element(By.NAME, "password").send_keys(stack.password)
-        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(browser, 60).until(
-            lambda page: (
-                "/runs/" in page.current_url
-                and "terminate_emr_cluster" in page.find_element(By.TAG_NAME, "body").text
-            )
-        )
-        shown = browser.find_element(By.TAG_NAME, "body").text
-        ARTIFACTS.mkdir(exist_ok=True)
-        screenshot = ARTIFACTS / "fruit_features-run.png"
-        browser.save_screenshot(str(screenshot))
-    finally:
-        browser.quit()
+    run_page = f"/dags/fruit_features/runs/{quote(run_id, safe='')}"
+    screenshot = ARTIFACTS / "fruit_features-run.png"
+    shown = logged_in_page(
+        stack.ui_url + run_page,
+        stack.username,
+        stack.password,
+        ready_when="terminate_emr_cluster",
+        screenshot=screenshot,
+        profile=stack.logs / "chromium-profile",
+    )
     assert run_id in shown
     assert "Success" in shown
     for task_id in ("wait_for_new_images", "create_emr_cluster", "watch_spark_steps"):
         assert task_id in shown
-    return screenshot
+    assert screenshot.stat().st_size > 10_000
 
 
 def test_no_log_holds_a_secret_from_env(stack):
