@@ -134,7 +134,8 @@ def stack(tmp_path_factory):
     logs = folder / "logs"
     logs.mkdir()
     env_path = folder / ".env"
-    env_path.write_text(fill_secrets(compose.ENV_EXAMPLE.read_text())[0])
+    env_text, secret_names = fill_secrets(compose.ENV_EXAMPLE.read_text())
+    env_path.write_text(env_text)
     dotenv = compose.env_file(env_path)
     # A user's own settings: the scheduled run of yesterday finds nothing new and is skipped
     # soon, and the sensors look often.
@@ -205,9 +206,7 @@ def stack(tmp_path_factory):
             emr=local_client("emr", local_aws.endpoint),
             bucket=dotenv["FRUITS_DATA_BUCKET"],
             logs=logs,
-            secrets={
-                name: dotenv[name] for name in fill_secrets(compose.ENV_EXAMPLE.read_text())[1]
-            },
+            secrets={name: dotenv[name] for name in secret_names},
         )
     finally:
         for process in processes:

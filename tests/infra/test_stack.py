@@ -20,7 +20,7 @@ from moto import mock_aws
 from parliament import analyze_policy_string
 
 from fruit_pipeline.emr_requests import CLUSTER_TAG
-from tests.plugins.test_emr_requests import render
+from tests.plugins.test_emr_requests import assert_valid, render
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra/fruits-pipeline.yaml"
@@ -135,6 +135,7 @@ def test_the_dags_requests_use_the_roles_bucket_and_settings_the_stack_created(
     deployed, cluster_request
 ):
     cluster, steps = cluster_request
+    assert_valid("RunJobFlow", cluster)
     service_role = deployed.iam.get_role(RoleName=cluster["ServiceRole"])["Role"]
     profile = deployed.iam.get_instance_profile(InstanceProfileName=cluster["JobFlowRole"])
     (instance_role,) = profile["InstanceProfile"]["Roles"]
