@@ -19,7 +19,17 @@ EMR_REQUIREMENTS = "requirements-emr.txt"
 # A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
 ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 
-INCREMENTAL = "params.mode == 'incremental'"
+# Jinja, rendered by Airflow for each run: the only templates in the requests.
+RUN_ID = "{{ run_id }}"
+MODEL = "{{ params.model }}"
+CORE_MARKET = "{{ 'SPOT' if params.spot else 'ON_DEMAND' }}"
+CORE_INSTANCE_TYPE = "{{ params.core_instance_type }}"
+CORE_INSTANCE_COUNT = "{{ params.core_instance_count }}"
+# Full mode has no window: featurize then reads every image.
+WINDOW_START = "{{ data_interval_start.isoformat() if params.mode == 'incremental' else '' }}"
+WINDOW_END = "{{ data_interval_end.isoformat() if params.mode == 'incremental' else '' }}"
+INGEST_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
+PCA_SIZE = "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}"
 # infra/fruits-pipeline.yaml lets Airflow create and touch only the clusters with this tag.
 CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
 
@@ -27,7 +37,7 @@ CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
 def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
     """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements."""
     request = {
-        "Name": f"{dag_id} {{{{ run_id }}}}",
+        "Name": f"{dag_id} {RUN_ID}",
         "ReleaseLabel": config.emr_release,
         "LogUri": config.logs_uri,
         "Applications": [{"Name": "Spark"}],
@@ -67,10 +77,10 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
                 },
                 {
                     "Name": "Core",
-                    "Market": "{{ 'SPOT' if params.spot else 'ON_DEMAND' }}",
+                    "Market": CORE_MARKET,
                     "InstanceRole": "CORE",
-                    "InstanceType": "{{ params.core_instance_type }}",
-                    "InstanceCount": "{{ params.core_instance_count }}",
+                    "InstanceType": CORE_INSTANCE_TYPE,
+                    "InstanceCount": CORE_INSTANCE_COUNT,
                 },
             ],
             "KeepJobFlowAliveWhenNoSteps": True,
@@ -83,7 +93,7 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
         "Tags": [
             CLUSTER_TAG,
             {"Key": "dag_id", "Value": dag_id},
-            {"Key": "run_id", "Value": "{{ run_id }}"},
+            {"Key": "run_id", "Value": RUN_ID},
         ],
     }
     if config.security_configuration:
@@ -95,7 +105,7 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
 
 def weights_argument(config: PipelineConfig) -> str:
     if config.weights == "deployed":
-        return config.artifact("weights/{{ params.model }}.weights.h5")
+        return config.artifact(f"weights/{MODEL}.weights.h5")
     return config.weights
 
 
@@ -127,11 +137,11 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
         [
             f"--input={config.images_uri}",
             f"--output={config.features_uri}",
-            "--model={{ params.model }}",
+            f"--model={MODEL}",
             f"--weights={weights_argument(config)}",
-            f"--modified-after={{{{ data_interval_start.isoformat() if {INCREMENTAL} else '' }}}}",
-            f"--modified-before={{{{ data_interval_end.isoformat() if {INCREMENTAL} else '' }}}}",
-            "--ingest-date={{ data_interval_start.strftime('%Y-%m-%d') }}",
+            f"--modified-after={WINDOW_START}",
+            f"--modified-before={WINDOW_END}",
+            f"--ingest-date={INGEST_DATE}",
         ],
     )
     pca = spark_submit(
@@ -139,9 +149,9 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
         "pca",
         [
             f"--input={config.features_uri}",
-            f"--output={config.pca_uri}model={{{{ params.model }}}}/",
-            "--model={{ params.model }}",
-            "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}",
+            f"--output={config.pca_uri}model={MODEL}/",
+            f"--model={MODEL}",
+            PCA_SIZE,
         ],
     )
     return [featurize, pca]
