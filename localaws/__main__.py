@@ -16,25 +16,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from localaws import moto_patches
+from localaws.client import client
 from localaws.emr_runner import EmrRunner
 
 log = logging.getLogger("localaws")
-
-
-def s3_client(endpoint: str):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="localaws",
-        aws_secret_access_key="localaws",  # pragma: allowlist secret (any will do)
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def main() -> None:
@@ -52,7 +40,7 @@ def main() -> None:
     server.start()
     endpoint = f"http://{args.host}:{args.port}"
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="localaws-"))
-    runner = EmrRunner(s3_client(endpoint), workdir)
+    runner = EmrRunner(client("s3", endpoint), workdir)
     runner.start()
     log.info("ready on %s (S3 and EMR), steps staged under %s", endpoint, workdir)
 

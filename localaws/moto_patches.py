@@ -20,6 +20,8 @@ from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
 from moto.s3.models import FakeKey
 
+from localaws.client import LAST_MODIFIED_METADATA
+
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/elasticmapreduce/")
 
 
@@ -49,7 +51,7 @@ def _region_from_credential_scope(original):
 
 
 ENDED = ("TERMINATED", "TERMINATED_WITH_ERRORS")
-LAST_MODIFIED_METADATA = "x-amz-meta-localaws-last-modified"
+LAST_MODIFIED_HEADER = f"x-amz-meta-{LAST_MODIFIED_METADATA}"
 
 
 def _terminate_once(original):
@@ -63,7 +65,7 @@ def _terminate_once(original):
 def _backdate_on_request(original):
     def set_metadata(self: FakeKey, metadata: Any, replace: bool = False) -> None:
         original(self, metadata, replace)
-        moment = self.metadata.get(LAST_MODIFIED_METADATA)
+        moment = self.metadata.get(LAST_MODIFIED_HEADER)
         if moment:
             # moto keeps naive UTC times
             utc = datetime.fromisoformat(moment).astimezone(UTC)

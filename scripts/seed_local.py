@@ -17,39 +17,11 @@ import tempfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
+from localaws.client import REGION, client, upload_folder
 from scripts.deploy import deploy
 from scripts.fruits_sample import generate
 
-REGION = "eu-west-1"
-# Any credentials do for the local AWS; these are no secret.
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localaws", "AWS_SECRET_ACCESS_KEY": "localaws"}
-
-
-def local_client(service: str, endpoint: str, region: str = REGION):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(s3={"addressing_style": "path"}),
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-def upload_images(s3, folder: Path, bucket: str, last_modified: datetime | None = None) -> int:
-    """Upload folder under s3://bucket/images/; last_modified plays an upload of another day."""
-    extra = {}
-    if last_modified:  # honoured by the local AWS only (localaws.moto_patches)
-        extra = {"Metadata": {"localaws-last-modified": last_modified.isoformat()}}
-    count = 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        key = f"images/{path.relative_to(folder).as_posix()}"
-        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
-        count += 1
-    return count
+IMAGES_PREFIX = "images/"
 
 
 def seed(
@@ -60,7 +32,7 @@ def seed(
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     deployed = deploy(f"s3://{bucket}/artifacts/", s3)
-    return deployed, upload_images(s3, images, bucket, last_modified)
+    return deployed, upload_folder(s3, images, bucket, IMAGES_PREFIX, last_modified)
 
 
 def noon_days_ago(days: int) -> datetime:
@@ -81,14 +53,14 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=6)
     parser.add_argument("--per-class", type=int, default=20)
     args = parser.parse_args()
-    s3 = local_client("s3", args.endpoint, args.region)
+    s3 = client("s3", args.endpoint, args.region)
     with tempfile.TemporaryDirectory(prefix="fruits-seed-") as folder:
         images = Path(folder)
         generate(images, args.classes, args.per_class)
         uploaded_at = noon_days_ago(args.days_ago)
         deployed, count = seed(s3, args.bucket, args.region, images, uploaded_at)
     print(f"deployed {len(deployed)} artifacts to s3://{args.bucket}/artifacts/", flush=True)
-    print(f"uploaded {count} images to s3://{args.bucket}/images/ dated {uploaded_at}")
+    print(f"uploaded {count} images to s3://{args.bucket}/{IMAGES_PREFIX} dated {uploaded_at}")
 
 
 if __name__ == "__main__":

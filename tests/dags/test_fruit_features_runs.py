@@ -8,7 +8,6 @@ PENDING/RUNNING: a helper thread plays EMR's part and sets each step's final sta
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import pytest
 from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
+from localaws.process import free_port
 from tests.airflow_env import ROOT
 
 pytestmark = pytest.mark.slow
@@ -28,12 +28,6 @@ REGION = "eu-west-1"
 BUCKET = "fruits-test"
 # The interval [today, tomorrow) holds the images this test uploads now.
 TOMORROW = pendulum.today("UTC").add(days=1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

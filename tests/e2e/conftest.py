@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.demo import BUCKET, LocalAws, airflow, airflow_environment, free_port, run_dag
+from localaws.airflow_runs import airflow, airflow_environment, run_dag
+from localaws.client import REGION, client
+from localaws.process import LocalAws
 from scripts.deploy import deploy
-from scripts.seed_local import REGION, local_client
+
+BUCKET = "fruits-e2e"
 
 
 @dataclass
@@ -39,17 +42,15 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
-    local_aws = LocalAws(free_port(), folder / "localaws.log")
+    local_aws = LocalAws(folder / "localaws.log")
     try:
-        s3 = local_client("s3", local_aws.endpoint)
+        s3 = client("s3", local_aws.endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         deploy(f"s3://{BUCKET}/artifacts/", s3)
-        environment = airflow_environment(local_aws.endpoint, folder / "airflow-home")
+        environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
         log = folder / "airflow.log"
         airflow(environment, "db", "migrate", log=log)
-        yield Stack(
-            local_aws.endpoint, s3, local_client("emr", local_aws.endpoint), environment, log
-        )
+        yield Stack(local_aws.endpoint, s3, client("emr", local_aws.endpoint), environment, log)
     finally:
         local_aws.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg2
 
-from scripts.demo import free_port
+from localaws.process import free_port
 
 
 def debian_binaries() -> Path:

@@ -12,9 +12,9 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
-from scripts.demo import BUCKET, read_parquet
+from localaws.client import read_parquet, upload_folder
 from scripts.fruits_sample import generate
-from scripts.seed_local import upload_images
+from tests.e2e.conftest import BUCKET
 from tests.spark_jobs.photos import broken_files, write
 
 pytestmark = pytest.mark.slow
@@ -25,11 +25,11 @@ BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-rename
 
 
 def features(stack):
-    return read_parquet(stack.s3, "features/model=mobilenet_v2/")
+    return read_parquet(stack.s3, BUCKET, "features/model=mobilenet_v2/")
 
 
 def pca_rows(stack):
-    return read_parquet(stack.s3, "pca/model=mobilenet_v2/")
+    return read_parquet(stack.s3, BUCKET, "pca/model=mobilenet_v2/")
 
 
 def relative(paths) -> set[str]:
@@ -43,7 +43,7 @@ def day_one(stack, tmp_path_factory):
     good = generate(folder, classes=3, per_class=4, seed=1)
     for name, (data, _) in BROKEN.items():
         write(folder / "Broken" / name, data)
-    upload_images(stack.s3, folder, BUCKET, last_modified=DAY_ONE)
+    upload_folder(stack.s3, folder, BUCKET, "images/", DAY_ONE)
     state, tasks, cluster = stack.run(RUN_ONE)
     return {
         "good": relative(str(p) for p in good),
@@ -58,7 +58,7 @@ def day_two(stack, day_one, tmp_path_factory):
     """8 more images, a new class among them, uploaded on day two."""
     folder = tmp_path_factory.mktemp("day-two")
     good = generate(folder, classes=4, per_class=2, seed=2, start=100)
-    upload_images(stack.s3, folder, BUCKET, last_modified=DAY_TWO)
+    upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
     state, tasks, cluster = stack.run(RUN_TWO)
     return {
         "good": relative(str(p) for p in good),
@@ -79,7 +79,7 @@ def test_first_run_featurizes_every_uploaded_image(stack, day_one):
 
 
 def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, day_one):
-    rejected = read_parquet(stack.s3, "features/_rejected/model=mobilenet_v2/")
+    rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=mobilenet_v2/")
     reasons = {
         path.rsplit("/", 1)[-1]: reason.split(":")[0]
         for path, reason in zip(rejected["path"], rejected["reason"], strict=True)

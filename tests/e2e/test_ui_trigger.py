@@ -23,9 +23,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from scripts.demo import LocalAws, free_port, read_parquet
+from localaws.client import client, read_parquet
+from localaws.process import LocalAws, free_port
 from scripts.new_env import fill_secrets
-from scripts.seed_local import local_client
 from tests.docker import compose
 from tests.e2e.browser import logged_in_page
 from tests.e2e.postgres import postgres_server
@@ -146,7 +146,7 @@ def stack(tmp_path_factory):
     }
 
     database = compose.service_environment("postgres", dotenv)
-    local_aws = LocalAws(free_port(), logs / "localaws.log")
+    local_aws = LocalAws(logs / "localaws.log")
     processes: list[subprocess.Popen] = []
     database_server = contextlib.ExitStack()
     try:
@@ -202,8 +202,8 @@ def stack(tmp_path_factory):
             username=username,
             password=password,
             environment=environment,
-            s3=local_client("s3", local_aws.endpoint),
-            emr=local_client("emr", local_aws.endpoint),
+            s3=client("s3", local_aws.endpoint),
+            emr=client("emr", local_aws.endpoint),
             bucket=dotenv["FRUITS_DATA_BUCKET"],
             logs=logs,
             secrets={name: dotenv[name] for name in secret_names},
@@ -275,7 +275,7 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     assert set(states.values()) == {"success"}, states
     assert run["conf"]["mode"] == "full"
 
-    features = read_parquet(stack.s3, "features/model=mobilenet_v2/", stack.bucket)
+    features = read_parquet(stack.s3, stack.bucket, "features/model=mobilenet_v2/")
     assert len(features) == CLASSES * PER_CLASS
     assert features["label"].nunique() == CLASSES
     report = stack.s3.get_object(

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from scripts.demo import LocalAws, free_port
-from scripts.seed_local import REGION, local_client
+from localaws.client import REGION, client
+from localaws.process import LocalAws
 
 pytestmark = pytest.mark.slow
 BUCKET = "runner-tests"
@@ -16,13 +16,13 @@ EXIT_WITH = "import sys; sys.exit({code})"
 
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory):
-    local_aws = LocalAws(free_port(), tmp_path_factory.mktemp("localaws") / "localaws.log")
-    s3 = local_client("s3", local_aws.endpoint)
+    local_aws = LocalAws(tmp_path_factory.mktemp("localaws") / "localaws.log")
+    s3 = client("s3", local_aws.endpoint)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     for code in (0, 1):
         s3.put_object(Bucket=BUCKET, Key=f"exit{code}.py", Body=EXIT_WITH.format(code=code))
     s3.put_object(Bucket=BUCKET, Key="bootstrap.sh", Body=b"#!/bin/sh\n")
-    yield local_aws, local_client("emr", local_aws.endpoint)
+    yield local_aws, client("emr", local_aws.endpoint)
     local_aws.stop()
 
 
@@ -121,6 +121,6 @@ def test_a_step_that_is_not_a_spark_submit_fails_with_its_reason(aws):
 def test_clusters_are_filed_under_the_clients_region(aws):
     local_aws, emr = aws
     cluster_id = start_cluster(emr, [])
-    us_east = local_client("emr", local_aws.endpoint, region="us-east-1")
+    us_east = client("emr", local_aws.endpoint, region="us-east-1")
     assert cluster_id in {cluster["Id"] for cluster in emr.list_clusters()["Clusters"]}
     assert cluster_id not in {cluster["Id"] for cluster in us_east.list_clusters()["Clusters"]}

@@ -1,0 +1,97 @@
+"""Runs of the real fruit_features DAG against a local AWS, through the airflow CLI.
+
+The environment is the one `make demo` and the end-to-end tests give Airflow: a home of its
+own, this repository's dags/ and plugins/, and an aws_default connection to the local AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from localaws.client import CREDENTIALS, REGION
+
+ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW = Path(sys.executable).with_name("airflow")
+DAG_ID = "fruit_features"
+
+
+def airflow_environment(endpoint: str, home: Path, bucket: str) -> dict[str, str]:
+    """The process environment of an Airflow whose DAG uses s3://bucket on the local AWS."""
+    connection = {
+        "conn_type": "aws",
+        "login": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "password": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "extra": {"region_name": REGION, "endpoint_url": endpoint},
+    }
+    return {
+        **os.environ,
+        **CREDENTIALS,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
+        "FRUITS_REGION": REGION,
+        "FRUITS_DATA_BUCKET": bucket,
+        "FRUITS_ARTIFACTS_URI": f"s3://{bucket}/artifacts/",
+        "FRUITS_LOGS_URI": f"s3://{bucket}/emr-logs/",
+        "FRUITS_WEIGHTS": "random",
+        "FRUITS_SENSOR_TIMEOUT_SECONDS": "60",
+        "FRUITS_SENSOR_POKE_SECONDS": "5",
+        "FRUITS_STEP_POKE_SECONDS": "3",
+    }
+
+
+def airflow(environment: dict[str, str], *arguments: str, log: Path) -> str:
+    """Run the airflow CLI; its output is appended to log, its stdout returned."""
+    with log.open("a") as output:
+        done = subprocess.run(
+            [str(AIRFLOW), *arguments],
+            env=environment,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=output,
+            text=True,
+            check=False,
+        )
+        output.write(done.stdout)
+    if done.returncode != 0:
+        raise RuntimeError(f"`airflow {' '.join(arguments)}` failed: see {log}")
+    return done.stdout
+
+
+def json_output(stdout: str):
+    """The JSON an `airflow ... -o json` command printed last (warnings may come first)."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def run_dag(environment: dict[str, str], run_date: str, log: Path) -> tuple[str, list[dict]]:
+    """`airflow dags test fruit_features run_date`: the run's state and its task instances."""
+    with contextlib.suppress(RuntimeError):  # a failed run is reported by its state
+        airflow(environment, "dags", "test", DAG_ID, run_date, log=log)
+    runs = airflow(environment, "dags", "list-runs", DAG_ID, "-o", "json", log=log)
+    run = max(
+        (run for run in json_output(runs) if run["logical_date"].startswith(run_date)),
+        key=lambda run: run["run_after"],
+    )
+    states = ["tasks", "states-for-dag-run", DAG_ID, run["run_id"], "-o", "json"]
+    return run["state"], json_output(airflow(environment, *states, log=log))
+
+
+def task_seconds(task: dict) -> float:
+    start, end = task.get("start_date"), task.get("end_date")
+    if not (start and end):
+        return float("nan")
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def task_lines(tasks: list[dict]) -> list[str]:
+    return [
+        f"  {task['task_id']:<24} {task['state']:<10} {task_seconds(task):6.1f}s" for task in tasks
+    ]

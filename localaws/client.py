@@ -1,0 +1,68 @@
+"""Talking to a running local AWS: boto3 clients, uploads dated another day, Parquet reads."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+import boto3
+import pandas as pd
+from botocore.config import Config
+
+REGION = "eu-west-1"
+# Any credentials do for the local AWS; these are no secret.
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "localaws",
+    "AWS_SECRET_ACCESS_KEY": "localaws",  # pragma: allowlist secret (any will do)
+}
+# Honoured by the local AWS only (localaws.moto_patches): the object's LastModified.
+LAST_MODIFIED_METADATA = "localaws-last-modified"
+
+
+def client(service: str, endpoint: str, region: str = REGION):
+    """A boto3 client for the local AWS at endpoint, e.g. http://127.0.0.1:4566."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(s3={"addressing_style": "path"}),
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def upload_folder(
+    s3, folder: Path, bucket: str, prefix: str, last_modified: datetime | None = None
+) -> int:
+    """Upload every file of folder under s3://bucket/prefix; last_modified plays another day."""
+    extra = {}
+    if last_modified:
+        extra["Metadata"] = {LAST_MODIFIED_METADATA: last_modified.isoformat()}
+    paths = sorted(path for path in folder.rglob("*") if path.is_file())
+    for path in paths:
+        key = prefix + path.relative_to(folder).as_posix()
+        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+    return len(paths)
+
+
+def read_parquet(s3, bucket: str, prefix: str) -> pd.DataFrame:
+    """Every Parquet file under s3://bucket/prefix, as one DataFrame.
+
+    As Spark reads a dataset: folders starting with _ or . (_model/, _rejected/) are not
+    part of it, and Hive-style folders (model=x/ingest_date=y/) become columns.
+    """
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(".parquet")
+        and not any(part.startswith(("_", ".")) for part in item["Key"][len(prefix) :].split("/"))
+    ]
+    frames = [
+        pd.read_parquet(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).assign(
+            **dict(part.split("=", 1) for part in key.split("/")[:-1] if "=" in part)
+        )
+        for key in keys
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
