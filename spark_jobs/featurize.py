@@ -20,11 +20,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import pandas as pd
-from pyspark import SparkFiles, StorageLevel, TaskContext
+from pyspark import StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -33,7 +32,7 @@ from pyspark.sql import types as T
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
 from fruitspark.hadoop_fs import delete_children
-from fruitspark.session import configure_logging, get_session, ship_package
+from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
 
@@ -44,6 +43,8 @@ IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
 WAVES = 2  # partitions per core, so a slow task does not idle the rest
 ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
 FILE_OPEN_COST = 16 * 1024 * 1024  # see size_partitions
+# An input the job cannot read: exit code 1 and one log line instead of a traceback.
+INPUT_ERRORS = (AnalysisException, FileNotFoundError)
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -85,7 +86,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--model", choices=sorted(models.CNNS), default=models.DEFAULT_CNN)
     parser.add_argument(
         "--weights",
-        default="random",
+        type=models.Weights,
+        default=models.Weights("random"),
         help="imagenet (Keras download), random (seeded), or the URI of a Keras weights file",
     )
     parser.add_argument("--modified-after", type=parse_timestamp, help="inclusive window start")
@@ -175,21 +177,21 @@ def empty_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> Da
     return spark.createDataFrame(rows, "path string, label string, reason string")
 
 
-def featurize_udf(cnn: str, weights: str, chunk_size: int):
+def featurize_udf(cnn: str, weights: models.Weights, chunk_size: int):
     """A pandas UDF over image bytes; the model is loaded once per Python worker process."""
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         configure_logging()  # this runs in a Python worker, whose logging is not set up
-        weights_file = weights if weights in ("imagenet", "random") else SparkFiles.get(weights)
-        featurizer = models.cached_featurizer(cnn, weights_file, TaskContext.get().cpus())
+        local = weights.shipped()
+        featurizer = models.cached_featurizer(cnn, local, TaskContext.get().cpus())
         for contents in batches:
             yield featurize_contents(contents, featurizer, chunk_size)
 
     return featurize_images
 
 
-def featurize(images: DataFrame, cnn: str, weights: str, chunk_size: int) -> DataFrame:
+def featurize(images: DataFrame, cnn: str, weights: models.Weights, chunk_size: int) -> DataFrame:
     """path, label, features (null when rejected), reason (null when featurized)."""
     result = featurize_udf(cnn, weights, chunk_size)(F.col("content"))
     return images.select("path", "label", result.alias("result")).select(
@@ -245,6 +247,13 @@ def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date
 # -- job -------------------------------------------------------------------------------------
 
 
+def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
+    """(partitions, images per partition): WAVES per core, at most IMAGES_PER_PARTITION each."""
+    wanted = max(cores * WAVES, math.ceil(image_count / IMAGES_PER_PARTITION))
+    per_partition = math.ceil(image_count / min(image_count, wanted))
+    return math.ceil(image_count / per_partition), per_partition
+
+
 def size_partitions(spark: SparkSession, image_count: int) -> int:
     """Pack files into partitions by count, sized to the cluster's cores.
 
@@ -252,26 +261,16 @@ def size_partitions(spark: SparkSession, image_count: int) -> int:
     a task whatever the cluster. With an open cost far above an image's size, each file
     weighs about the same, and a partition's byte budget becomes an image count.
     """
-    cores = spark.sparkContext.defaultParallelism
-    wanted = max(cores * WAVES, math.ceil(image_count / IMAGES_PER_PARTITION))
-    per_partition = math.ceil(image_count / min(image_count, wanted))
+    partitions, per_partition = partition_plan(image_count, spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.files.openCostInBytes", str(FILE_OPEN_COST))
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(per_partition * FILE_OPEN_COST - 1))
-    return math.ceil(image_count / per_partition)
-
-
-def ship_weights(spark: SparkSession, weights: str) -> str:
-    """A weights file goes to every executor with Spark's own file distribution (s3:// too)."""
-    if weights in ("imagenet", "random"):
-        return weights
-    spark.sparkContext.addFile(weights)
-    return Path(weights).name
+    return partitions
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     started = time.perf_counter()
     output = args.output.rstrip("/")
-    weights = ship_weights(spark, args.weights)
+    args.weights.ship(spark)
     images = with_label(extract_images(spark, args.input, args.window))
     listed = listed_files(images)
     log.info("found %d image file(s) under %s, %s", len(listed), args.input, args.window)
@@ -285,7 +284,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
     )
     readable = images.where(F.col("length") <= args.max_image_bytes)
-    featurized = featurize(readable, args.model, weights, args.chunk_size)
+    featurized = featurize(readable, args.model, args.weights, args.chunk_size)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write_partitions(features_table(featurized, args.model, args.ingest_date), output)
@@ -314,16 +313,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
-    configure_logging()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    spark = spark or get_session("fruits-featurize")
-    ship_package(spark)
-    try:
-        run(spark, args)
-    except (AnalysisException, FileNotFoundError) as error:
-        log.error("featurize failed: %s", error)
-        return 1
-    return 0
+    return run_job(
+        "featurize", argv, spark, parse_args, run, (AnalysisException, FileNotFoundError)
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from fruitspark import models
 from fruitspark.hadoop_fs import upload_files
 from fruitspark.report import plot_explained_variance, plot_scatter
-from fruitspark.session import configure_logging, get_session, ship_package
+from fruitspark.session import run_job
 
 log = logging.getLogger("pca")
 SCATTER_POINTS = 5000  # sampled to the driver for pca_scatter.png
@@ -63,18 +63,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def extract_features(spark: SparkSession, input_uri: str, cnn: str) -> DataFrame:
-    """All of one model's features; an image featurized on several dates counts once (latest)."""
+    return latest_features(spark.read.parquet(input_uri), cnn)
+
+
+# -- transform -------------------------------------------------------------------------------
+
+
+def latest_features(features: DataFrame, cnn: str) -> DataFrame:
+    """One model's features as vectors; an image featurized on several dates counts once,
+    with its latest features."""
     latest_first = Window.partitionBy("path").orderBy(F.col("ingest_date").desc())
     return (
-        spark.read.parquet(input_uri)
-        .where(F.col("model") == cnn)
+        features.where(F.col("model") == cnn)
         .withColumn("recency", F.row_number().over(latest_first))
         .where(F.col("recency") == 1)
         .select("path", "label", array_to_vector("features").alias("features"))
     )
-
-
-# -- transform -------------------------------------------------------------------------------
 
 
 def fit_scaler(features: DataFrame):
@@ -190,16 +194,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
-    configure_logging()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    spark = spark or get_session("fruits-pca")
-    ship_package(spark)
-    try:
-        run(spark, args)
-    except (PcaInputError, AnalysisException) as error:
-        log.error("pca failed, nothing written: %s", error)
-        return 1
-    return 0
+    return run_job("pca", argv, spark, parse_args, run, (PcaInputError, AnalysisException))
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
+from pyspark import SparkFiles
+from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,39 @@ CNNS: dict[str, CnnSpec] = {
 DEFAULT_CNN = "mobilenet_v2"
 
 
+@dataclass(frozen=True)
+class Weights:
+    """Where a CNN's weights come from: a preset, or a Keras weights file.
+
+    `imagenet` makes Keras download them; `random` is a seeded random initialisation (offline
+    demos and tests); anything else is the path or URI of a Keras weights file.
+    """
+
+    PRESETS = ("imagenet", "random")
+
+    source: str
+
+    @property
+    def file(self) -> str | None:
+        """The weights file's path or URI; None for a preset."""
+        return None if self.source in self.PRESETS else self.source
+
+    def ship(self, spark: SparkSession) -> None:
+        """On the driver: send a weights file to every executor with Spark's own file
+        distribution (s3:// too)."""
+        if self.file:
+            spark.sparkContext.addFile(self.file)
+
+    def shipped(self) -> Weights:
+        """On an executor: the local copy of what ship() sent (addFile keeps the name)."""
+        if not self.file:
+            return self
+        return Weights(SparkFiles.get(PurePosixPath(self.file).name))
+
+    def __str__(self) -> str:
+        return self.source
+
+
 class Featurizer:
     """A CNN without its top, with global average pooling, and its own preprocess_input."""
 
@@ -52,8 +88,8 @@ class Featurizer:
         return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
 
 
-def build_featurizer(cnn: str, weights: str) -> Featurizer:
-    """`weights` is "imagenet" (Keras downloads), "random" (seeded) or a local weights file."""
+def build_featurizer(cnn: str, weights: Weights) -> Featurizer:
+    """The CNN with its weights; a weights file must be a local path here."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import importlib
 
@@ -62,16 +98,16 @@ def build_featurizer(cnn: str, weights: str) -> Featurizer:
     spec = CNNS[cnn]
     module = importlib.import_module(f"keras.applications.{spec.keras_module}")
     architecture = getattr(module, spec.keras_class)
-    if weights == "random":
+    if weights.source == "random":
         keras.utils.set_random_seed(RANDOM_SEED)
     model = architecture(
         include_top=False,
         pooling="avg",
         input_shape=INPUT_SHAPE,
-        weights="imagenet" if weights == "imagenet" else None,
+        weights="imagenet" if weights.source == "imagenet" else None,
     )
-    if weights not in ("imagenet", "random"):
-        model.load_weights(weights)
+    if weights.file:
+        model.load_weights(weights.file)
     return Featurizer(model, module.preprocess_input)
 
 
@@ -88,7 +124,7 @@ def limit_threads(cores: int) -> None:
 
 
 @functools.cache
-def cached_featurizer(cnn: str, weights: str, cores: int) -> Featurizer:
+def cached_featurizer(cnn: str, weights: Weights, cores: int) -> Featurizer:
     """One model per Python worker process (Spark reuses workers across tasks)."""
     limit_threads(cores)
     log.info("pid %d: loading %s (weights=%s, %d core(s))", os.getpid(), cnn, weights, cores)

@@ -1,12 +1,15 @@
-"""SparkSession, logging and shipping of this package: the same on EMR and on a laptop."""
+"""SparkSession, logging, shipping of this package and the jobs' entry point: the same on EMR
+and on a laptop."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -43,3 +46,25 @@ def ship_package(spark: SparkSession) -> None:
     archive = shutil.make_archive(str(archive_base), "zip", PACKAGE_DIR.parent, PACKAGE_DIR.name)
     spark.sparkContext.addPyFile(archive)
     _shipped.add(spark.sparkContext.applicationId)
+
+
+def run_job(
+    name: str,
+    argv: Sequence[str] | None,
+    spark: SparkSession | None,
+    parse_args: Callable[[Sequence[str]], argparse.Namespace],
+    run: Callable[[SparkSession, argparse.Namespace], object],
+    input_errors: tuple[type[Exception], ...],
+) -> int:
+    """A job's main(): arguments (sys.argv by default), a session (injected by tests), and
+    exit code 1 with one log line for an input the job cannot use."""
+    configure_logging()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    spark = spark or get_session(f"fruits-{name}")
+    ship_package(spark)
+    try:
+        run(spark, args)
+    except input_errors as error:
+        logging.getLogger(name).error("%s failed: %s", name, error)
+        return 1
+    return 0

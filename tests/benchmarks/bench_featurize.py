@@ -47,7 +47,7 @@ def sample(size: int) -> Path:
 
 def ceiling(images: Path) -> float:
     """Images/s of the bare model on decoded batches, as in the notebooks' best case."""
-    featurizer = models.build_featurizer("mobilenet_v2", "random")
+    featurizer = models.build_featurizer("mobilenet_v2", models.Weights("random"))
     files = sorted(images.rglob("*.jpg"))[:BATCH]
     batch = np.stack([image_to_array(path.read_bytes()) for path in files])
     featurizer(batch)  # the first call traces the graph

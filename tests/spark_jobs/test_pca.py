@@ -123,20 +123,6 @@ def test_report_figures_are_written(spark, features, tmp_path):
             assert figure.size == (800, 450 if name.startswith("explained") else 600)
 
 
-def test_an_image_featurized_twice_counts_once_with_its_latest_features(spark, tmp_path):
-    root = str(tmp_path / "features")
-    rows, matrix = synthetic_features(seed=1)
-    stale = [(path, label, [0.0] * N_FEATURES) for path, label, _ in rows[:5]]
-    write_features(spark, root, stale, day="2026-11-19")
-    write_features(spark, root, rows, day="2026-11-20")
-    write_features(spark, root, rows[:3], model="vgg16")
-
-    output = str(tmp_path / "pca")
-    assert pca.main(["--input", root, "--output", output, "--k", "2"], spark) == 0
-    _, components = numpy_pca(matrix)
-    assert_same_up_to_sign(projected(spark, output, [row[0] for row in rows]), components[:, :2])
-
-
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
