@@ -13,7 +13,7 @@ short-lived EMR cluster:
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
 
 Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
-configuration comes from `FRUITS_*` environment variables: see the README.
+configuration comes from `FRUITS_*` environment variables: see docs/dag.md.
 """
 
 from __future__ import annotations

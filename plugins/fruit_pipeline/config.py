@@ -1,6 +1,6 @@
 """The pipeline's configuration: environment variables, read in this one place.
 
-Every variable has a documented default (README, .env.example). Nothing here touches the
+Every variable has a documented default (docs/dag.md, .env.example). Nothing here touches the
 network or Airflow's metadata database, so the DAG file can read it at parse time.
 """
 

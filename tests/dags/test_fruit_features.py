@@ -26,9 +26,9 @@ TASKS = {
 }
 
 
-def test_the_dag_loads_without_import_errors(dagbag, dag):
+def test_dags_holds_exactly_one_dag_and_it_loads_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert dag is not None
+    assert dagbag.dag_ids == ["fruit_features"]
 
 
 def test_five_tasks_chained_in_order(dag):

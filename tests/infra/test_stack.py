@@ -33,7 +33,7 @@ BUCKET = "fruits-data-test"
 @dataclass
 class Deployed:
     outputs: dict[str, str]
-    settings: dict[str, str]  # FRUITS_* from the outputs, by README's own query
+    settings: dict[str, str]  # FRUITS_* from the outputs, by the docs' own query
     at_rest_encryption: bool
     iam: object
     s3: object
@@ -46,10 +46,11 @@ class Deployed:
         return document["PolicyVersion"]["Document"]
 
 
-def readme_settings_query() -> str:
-    """The --query of README's step 4, which turns the stack's outputs into FRUITS_* lines."""
-    readme = (ROOT / "README.md").read_text()
-    (query,) = re.findall(r'--query "(Stacks\[0\]\.Outputs\[\?starts_with[^"]+)"', readme)
+def documented_settings_query() -> str:
+    """The --query of docs/deploy.md's step 4, which turns the stack's outputs into FRUITS_*
+    lines."""
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    (query,) = re.findall(r'--query "(Stacks\[0\]\.Outputs\[\?starts_with[^"]+)"', page)
     return query
 
 
@@ -93,7 +94,7 @@ def deployed(request):
         assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
         yield Deployed(
             outputs={output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]},
-            settings=dict(jmespath.search(readme_settings_query(), described)),
+            settings=dict(jmespath.search(documented_settings_query(), described)),
             at_rest_encryption=request.param,
             iam=boto3.client("iam", region_name=REGION),
             s3=boto3.client("s3", region_name=REGION),

@@ -87,24 +87,59 @@ def test_full_mode_has_no_window_and_k_replaces_variance(dag):
     assert any(argument.endswith("model=vgg16/") for argument in pca)
 
 
-def test_cluster_request_follows_the_configuration():
-    config = load_config({"FRUITS_EMR_RELEASE": "emr-7.2.0", "FRUITS_DATA_BUCKET": "b"})
+CUSTOM = {
+    "FRUITS_DATA_BUCKET": "acme-fruits",
+    "FRUITS_IMAGES_PREFIX": "photos/in/",
+    "FRUITS_FEATURES_PREFIX": "derived/features/",
+    "FRUITS_PCA_PREFIX": "derived/pca/",
+    "FRUITS_ARTIFACTS_URI": "s3://acme-code/fruits/v2/",
+    "FRUITS_LOGS_URI": "s3://acme-logs/emr/",
+    "FRUITS_EMR_RELEASE": "emr-7.2.0",
+    "FRUITS_IDLE_TIMEOUT_SECONDS": "900",
+    "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.large",
+    "FRUITS_JOB_FLOW_ROLE": "acme-emr-nodes",
+    "FRUITS_SERVICE_ROLE": "acme-emr-service",
+}
+
+
+def s3_uris(value) -> list[str]:
+    """Every s3:// URI in a request, wherever it is nested (after --name= in step args)."""
+    if isinstance(value, dict):
+        return [uri for item in value.values() for uri in s3_uris(item)]
+    if isinstance(value, list):
+        return [uri for item in value for uri in s3_uris(item)]
+    if isinstance(value, str) and "s3://" in value:
+        return [value[value.index("s3://") :]]
+    return []
+
+
+def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
+    config = load_config(CUSTOM)
     request = job_flow_overrides(config, "fruit_features")
+    steps = spark_steps(config)
     assert request["ReleaseLabel"] == "emr-7.2.0"
-    assert request["Instances"]["KeepJobFlowAliveWhenNoSteps"] is True
-    assert request["Instances"]["TerminationProtected"] is False
-    assert request["AutoTerminationPolicy"]["IdleTimeout"] == 3600
-    exports = request["Configurations"][0]["Configurations"][0]["Properties"]
-    assert exports["PYSPARK_PYTHON"].endswith("python3.11")
-    bootstrap = request["BootstrapActions"][0]["ScriptBootstrapAction"]
-    assert bootstrap["Path"].startswith(config.artifacts_uri)
-    assert {tag["Key"] for tag in request["Tags"]} == {"project", "dag_id", "run_id"}
-    featurize, _ = spark_steps(config)
-    assert "--input=s3://b/images/" in featurize["HadoopJarStep"]["Args"]
-    emrfs = request["Configurations"][1]
-    assert emrfs["Properties"] == {"fs.s3.enableServerSideEncryption": "true"}
-    assert "SecurityConfiguration" not in request
-    assert "Ec2SubnetId" not in request["Instances"]
+    assert request["LogUri"] == "s3://acme-logs/emr/"
+    assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
+    assert request["Instances"]["InstanceGroups"][0]["InstanceType"] == "m6i.large"
+    assert (request["JobFlowRole"], request["ServiceRole"]) == (
+        "acme-emr-nodes",
+        "acme-emr-service",
+    )
+    allowed = (
+        config.artifacts_uri,
+        config.logs_uri,
+        config.images_uri,
+        config.features_uri,
+        config.pca_uri,
+    )
+    uris = s3_uris(request) + s3_uris(steps)
+    assert len(uris) >= 8
+    for uri in uris:
+        assert uri.startswith(allowed), f"{uri} is outside the configured locations"
+    featurize, pca = (step["HadoopJarStep"]["Args"] for step in steps)
+    assert "--input=s3://acme-fruits/photos/in/" in featurize
+    assert "--output=s3://acme-fruits/derived/features/" in featurize
+    assert "--input=s3://acme-fruits/derived/features/" in pca
 
 
 def test_the_stacks_security_configuration_and_subnet_reach_the_request():

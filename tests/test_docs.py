@@ -1,0 +1,29 @@
+"""The README is the door to docs/: every page is linked, and every relative link resolves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.airflow_env import ROOT
+
+README = ROOT / "README.md"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def relative_links(page: Path) -> list[str]:
+    return [target for target in LINK.findall(page.read_text()) if "://" not in target]
+
+
+def test_the_readme_stays_short_and_links_every_docs_page():
+    assert len(README.read_text()) <= 12_000
+    linked = {(ROOT / target).resolve() for target in relative_links(README)}
+    assert PAGES, "docs/ has pages"
+    assert set(PAGES) <= linked
+
+
+def test_every_relative_link_resolves():
+    for page in [README, *PAGES]:
+        for target in relative_links(page):
+            assert (page.parent / target).exists(), f"{page.name}: {target}"
