@@ -19,12 +19,16 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv system-packages lint format requirements test bench demo env clean
+.PHONY: help venv system-packages lint format requirements test bench bench-featurize bench-pca \
+	bench-dag demo env clean
 
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
-	@echo "make bench         benchmarks: DAG parse time, featurize throughput (prints ratios)"
+	@echo "make bench         every benchmark below, one after the other (about 45 minutes)"
+	@echo "make bench-featurize  DAG parse time, featurize throughput (prints ratios)"
+	@echo "make bench-pca     PCA's scale curve: 10,000 to 100,000 rows, default memory"
+	@echo "make bench-dag     the whole DAG on the local AWS with 20,000 images"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
 	@echo "make requirements  regenerate the files exported from uv.lock"
 	@echo "make lint|format   ruff check / ruff format"
@@ -68,9 +72,18 @@ env:
 	@test -f .env && echo ".env exists: edit it, or delete it to start again" \
 		|| $(PYTHON) scripts/new_env.py
 
-bench: venv
+# Benchmarks print ratios measured side by side in one run; run them with nothing else running.
+bench: bench-featurize bench-pca bench-dag
+
+bench-featurize: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse
 	$(BIN)/python -m tests.benchmarks.bench_featurize
+
+bench-pca: venv
+	$(BIN)/python -m tests.benchmarks.bench_pca
+
+bench-dag: venv
+	$(BIN)/python -m tests.benchmarks.bench_dag
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ CREDENTIALS = {
 }
 # Honoured by the local AWS only (localaws.moto_patches): the object's LastModified.
 LAST_MODIFIED_METADATA = "localaws-last-modified"
+UPLOAD_THREADS = 8
 
 
 def client(service: str, endpoint: str, region: str = REGION):
@@ -40,9 +43,14 @@ def upload_folder(
     if last_modified:
         extra["Metadata"] = {LAST_MODIFIED_METADATA: last_modified.isoformat()}
     paths = sorted(path for path in folder.rglob("*") if path.is_file())
-    for path in paths:
+
+    def upload(path: Path) -> None:
         key = prefix + path.relative_to(folder).as_posix()
         s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+
+    # boto3 clients are thread-safe; one request at a time would take minutes for 20,000 files.
+    with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
+        list(pool.map(upload, paths))
     return len(paths)
 
 
@@ -66,3 +74,14 @@ def read_parquet(s3, bucket: str, prefix: str) -> pd.DataFrame:
         for key in keys
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def latest_version(s3, bucket: str, root: str) -> str:
+    """The key prefix of the version that root/_LATEST publishes, e.g. "pca/model=x/v=…/"."""
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{root}_LATEST")["Body"].read())
+    return f"{root}{manifest['version']}/"
+
+
+def read_latest(s3, bucket: str, root: str) -> pd.DataFrame:
+    """The rows of the published version under root (a prefix ending in /)."""
+    return read_parquet(s3, bucket, latest_version(s3, bucket, root))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from localaws.airflow_runs import airflow, airflow_environment, run_dag, task_lines
-from localaws.client import REGION, client, read_parquet
+from localaws.client import REGION, client, latest_version, read_parquet
 from localaws.process import LocalAws
 from scripts.fruits_sample import generate
 from scripts.seed_local import seed
@@ -36,7 +36,7 @@ def say(message: str) -> None:
 def summarize(s3, output: Path, uploaded: int, state: str, tasks: list[str]) -> None:
     features = read_parquet(s3, BUCKET, f"features/model={MODEL}/")
     rejected = read_parquet(s3, BUCKET, f"features/_rejected/model={MODEL}/")
-    report_prefix = f"pca/model={MODEL}/_report/"
+    report_prefix = latest_version(s3, BUCKET, f"pca/model={MODEL}/") + "_report/"
     report_body = s3.get_object(Bucket=BUCKET, Key=report_prefix + "report.json")["Body"]
     report = json.loads(report_body.read())
     for name in ("explained_variance.png", "pca_scatter.png"):

@@ -31,7 +31,7 @@ from pyspark.sql import types as T
 
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
-from fruitspark.hadoop_fs import delete_children
+from fruitspark.hadoop_fs import delete_children, list_children
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -240,7 +240,12 @@ def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date
     """After a full rebuild has committed, earlier dates of that model would be duplicates."""
     model_dir = f"{root}/model={cnn}"
     kept = f"ingest_date={keep.isoformat()}"
-    for name in delete_children(spark, model_dir, keep=kept, prefix="ingest_date="):
+    others = [
+        name
+        for name in list_children(spark, model_dir)
+        if name.startswith("ingest_date=") and name != kept
+    ]
+    for name in delete_children(spark, model_dir, others):
         log.info("full rebuild: removed %s/%s", model_dir, name)
 
 

@@ -1,40 +1,53 @@
 """pca: standardize one model's features and keep the principal components.
 
     spark-submit spark_jobs/pca.py --input FEATURES_URI --output URI [--model NAME]
-        (--k N | --variance 0.95)
+        (--k N | --variance 0.95) [--keep-versions 3]
 
-Output: <output> (path, label, pca), <output>/_model/ (the fitted scaler + PCA, a Spark ML
-PipelineModel) and <output>/_report/ (report.json, explained_variance.png, pca_scatter.png).
-Nothing is written when the input has no rows or k is larger than the feature size.
+Each run publishes a new version, <output>/v=<UTC timestamp>/, holding the rows (path, label,
+pca), _model/ (the Spark ML PipelineModel, and pca.npz for numpy alone) and _report/
+(report.json and two figures). Only once it is complete does <output>/_LATEST name it, so a
+run that fails or is killed leaves the previous version published and intact. Nothing is
+written when the input has no rows or k is larger than the feature size.
+
+Memory stays flat as rows grow: nothing is cached; each pass over the features (statistics,
+scaler, covariance, projection) streams them, and the covariance is one n×n aggregate.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import math
 import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyspark import StorageLevel
+import numpy as np
+from pyspark import SparkContext
 from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
-from pyspark.ml.feature import PCA, StandardScaler
+from pyspark.ml.common import _py2java
+from pyspark.ml.feature import PCA, PCAModel, StandardScaler, StandardScalerModel
 from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.linalg import DenseMatrix, DenseVector
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fruitspark import models
-from fruitspark.hadoop_fs import upload_files
+from fruitspark.hadoop_fs import content_bytes, upload_files
+from fruitspark.publication import new_version, prune_versions, publish
 from fruitspark.report import plot_explained_variance, plot_scatter
 from fruitspark.session import run_job
 
 log = logging.getLogger("pca")
 SCATTER_POINTS = 5000  # sampled to the driver for pca_scatter.png
 SEED = 7
+PARTITION_BYTES = 64 * 1024 * 1024  # of features, per task: bounded whatever the row count
+PORTABLE_MODEL = "pca.npz"
 
 
 class PcaInputError(ValueError):
@@ -44,18 +57,23 @@ class PcaInputError(ValueError):
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pca", description=__doc__.split("\n")[0])
     parser.add_argument("--input", required=True, help="features dataset root (featurize output)")
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--output", required=True, help="root of the published versions")
     parser.add_argument("--model", choices=sorted(models.CNNS), default=models.DEFAULT_CNN)
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--k", type=int, help="number of components to keep")
     size.add_argument(
         "--variance", type=float, help="keep the fewest components that explain this share"
     )
+    parser.add_argument(
+        "--keep-versions", type=int, default=3, help="published versions kept (default 3)"
+    )
     args = parser.parse_args(argv)
     if args.k is not None and args.k < 1:
         parser.error("--k must be at least 1")
     if args.variance is not None and not 0 < args.variance <= 1:
         parser.error("--variance must be in (0, 1]")
+    if args.keep_versions < 1:
+        parser.error("--keep-versions must be at least 1")
     return args
 
 
@@ -64,6 +82,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def extract_features(spark: SparkSession, input_uri: str, cnn: str) -> DataFrame:
     return latest_features(spark.read.parquet(input_uri), cnn)
+
+
+def size_partitions(spark: SparkSession, input_uri: str, cnn: str) -> None:
+    """Tasks of about PARTITION_BYTES of features, for the file scan and the dedup shuffle.
+
+    Spark's defaults (128 MB splits, 200 shuffle partitions) ignore both the data and the
+    cluster; a task's memory is what decides whether the job fits in a small heap.
+    """
+    model_folder = f"{input_uri.rstrip('/')}/model={cnn}"
+    size = content_bytes(spark, model_folder)
+    cores = spark.sparkContext.defaultParallelism
+    partitions = max(2 * cores, math.ceil(size / PARTITION_BYTES))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(PARTITION_BYTES))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    log.info("%.0f MB of features: %d partition(s)", size / 2**20, partitions)
 
 
 # -- transform -------------------------------------------------------------------------------
@@ -81,7 +114,7 @@ def latest_features(features: DataFrame, cnn: str) -> DataFrame:
     )
 
 
-def fit_scaler(features: DataFrame):
+def fit_scaler(features: DataFrame) -> StandardScalerModel:
     """Mean and std: Spark's StandardScaler does not center unless asked, nor does its PCA."""
     return StandardScaler(withMean=True, withStd=True, inputCol="features", outputCol="scaled").fit(
         features
@@ -99,11 +132,33 @@ def choose_k(explained: Sequence[float], target: float) -> int:
 
 
 def fit_pca(scaled: DataFrame, feature_size: int, k: int | None, variance: float | None):
+    """One fit, one eigendecomposition. With a variance target every component is computed,
+    k is chosen from their explained variance, and the model is cut to k components."""
+    model = PCA(k=k or feature_size, inputCol="scaled", outputCol="pca").fit(scaled)
     if k is None:
-        full = PCA(k=feature_size, inputCol="scaled", outputCol="pca").fit(scaled)
-        k = choose_k(full.explainedVariance.toArray(), variance)
+        k = choose_k(model.explainedVariance.toArray(), variance)
         log.info("%d component(s) explain at least %.1f%% of the variance", k, 100 * variance)
-    return PCA(k=k, inputCol="scaled", outputCol="pca").fit(scaled)
+        model = first_components(model, k)
+    return model
+
+
+def first_components(model: PCAModel, k: int) -> PCAModel:
+    """The same fitted PCA, cut to its first k components.
+
+    PySpark cannot build a PCAModel from values; the Scala constructor is package-private
+    in Scala only, so it is reachable through the JVM gateway.
+    """
+    context = SparkContext._active_spark_context
+    pc = model.pc.toArray()[:, :k]
+    explained = model.explainedVariance.toArray()[:k]
+    java_model = context._jvm.org.apache.spark.ml.feature.PCAModel(
+        model.uid,
+        _py2java(context, DenseMatrix(pc.shape[0], k, pc.flatten(order="F"))),
+        _py2java(context, DenseVector(explained)),
+    )
+    java_model.setInputCol(model.getInputCol()).setOutputCol(model.getOutputCol())
+    java_model.set(java_model.getParam("k"), k)
+    return PCAModel(java_model)
 
 
 def project(model: PipelineModel, features: DataFrame) -> DataFrame:
@@ -112,15 +167,30 @@ def project(model: PipelineModel, features: DataFrame) -> DataFrame:
     )
 
 
+def portable_model(scaler: StandardScalerModel, pca: PCAModel) -> dict[str, np.ndarray]:
+    """What numpy needs to project new features: (x - mean) / std @ components.
+
+    A zero std (a constant feature) is stored as 1: the scaler maps that feature to 0.
+    """
+    std = scaler.std.toArray()
+    return {
+        "mean": scaler.mean.toArray(),
+        "std": np.where(std > 0, std, 1.0),
+        "components": pca.pc.toArray(),
+        "explained_variance": pca.explainedVariance.toArray(),
+    }
+
+
 # -- load ------------------------------------------------------------------------------------
 
 
-def build_report(args, rows: int, classes: int, feature_size: int, explained) -> dict:
+def build_report(args, version: str, rows: int, classes: int, feature_size: int, explained):
     explained = [float(share) for share in explained]
     cumulative = [sum(explained[: i + 1]) for i in range(len(explained))]
     return {
         "model": args.model,
         "input": args.input,
+        "version": version,
         "rows": rows,
         "classes": classes,
         "feature_size": feature_size,
@@ -147,49 +217,66 @@ def write_report(spark: SparkSession, report: dict, projected: DataFrame, uri: s
         upload_files(spark, local, uri)
 
 
+def write_portable_model(spark: SparkSession, arrays: dict[str, np.ndarray], uri: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="pca-model-") as folder:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        (Path(folder) / PORTABLE_MODEL).write_bytes(buffer.getvalue())
+        upload_files(spark, Path(folder), uri)
+
+
 # -- job -------------------------------------------------------------------------------------
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     output = args.output.rstrip("/")
-    # The dedup shuffle is cached, where adaptive execution cannot coalesce it: size it here.
-    shuffle_partitions = 2 * spark.sparkContext.defaultParallelism
-    spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
-    features = extract_features(spark, args.input, args.model).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        stats = features.agg(
-            F.count("*").alias("rows"),
-            F.countDistinct("label").alias("classes"),
-            F.max(F.size(vector_to_array("features"))).alias("feature_size"),
-        ).first()
-        if stats["rows"] == 0:
-            raise PcaInputError(f"no {args.model} features under {args.input}")
-        rows, feature_size = stats["rows"], stats["feature_size"]
-        if args.k is not None and args.k > feature_size:
-            raise PcaInputError(f"--k {args.k} is larger than the feature size {feature_size}")
-        log.info(
-            "fitting on %d rows of %d features (%d classes)", rows, feature_size, stats["classes"]
-        )
+    size_partitions(spark, args.input, args.model)
+    features = extract_features(spark, args.input, args.model)
+    stats = features.agg(
+        F.count("*").alias("rows"),
+        F.countDistinct("label").alias("classes"),
+        F.max(F.size(vector_to_array("features"))).alias("feature_size"),
+    ).first()
+    if stats["rows"] == 0:
+        raise PcaInputError(f"no {args.model} features under {args.input}")
+    rows, feature_size = stats["rows"], stats["feature_size"]
+    if args.k is not None and args.k > feature_size:
+        raise PcaInputError(f"--k {args.k} is larger than the feature size {feature_size}")
+    log.info("fitting on %d rows of %d features (%d classes)", rows, feature_size, stats["classes"])
 
-        scaler = fit_scaler(features)
-        scaled = scaler.transform(features).persist(StorageLevel.MEMORY_AND_DISK)
-        pca = fit_pca(scaled, feature_size, args.k, args.variance)
-        scaled.unpersist()
-        model = PipelineModel(stages=[scaler, pca])
+    scaler = fit_scaler(features)
+    pca = fit_pca(scaler.transform(features), feature_size, args.k, args.variance)
+    model = PipelineModel(stages=[scaler, pca])
 
-        projected = project(model, features)
-        projected.write.mode("overwrite").parquet(output)
-        model.write().overwrite().save(f"{output}/_model")
-        report = build_report(args, rows, stats["classes"], feature_size, pca.explainedVariance)
-        write_report(spark, report, spark.read.parquet(output), f"{output}/_report")
-    finally:
-        features.unpersist()
-    log.info(
-        "kept k=%d components, %.1f%% of the variance; wrote %s",
-        report["k"],
-        100 * report["cumulative_variance"][-1],
-        output,
+    version = new_version()
+    version_uri = f"{output}/{version}"
+    log.info("writing version %s", version_uri)
+    project(model, features).write.parquet(version_uri)
+    model.write().save(f"{version_uri}/_model")
+    write_portable_model(spark, portable_model(scaler, pca), f"{version_uri}/_model")
+    report = build_report(
+        args, version, rows, stats["classes"], feature_size, pca.explainedVariance
     )
+    write_report(spark, report, spark.read.parquet(version_uri), f"{version_uri}/_report")
+
+    manifest = {
+        "version": version,
+        "rows": rows,
+        "k": report["k"],
+        "variance": report["cumulative_variance"][-1],
+        "model": args.model,
+        "created_at": report["created_at"],
+    }
+    publish(spark, output, manifest)
+    log.info(
+        "published %s: k=%d components, %.1f%% of the variance, %d rows",
+        version,
+        report["k"],
+        100 * manifest["variance"],
+        rows,
+    )
+    for pruned in prune_versions(spark, output, args.keep_versions):
+        log.info("pruned the older version %s/%s", output, pruned)
     return report
 
 

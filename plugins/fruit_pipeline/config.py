@@ -27,7 +27,10 @@ class PipelineConfig(BaseModel):
     data_bucket: str = Field("fruits-data", description="bucket of images and results")
     images_prefix: str = Field("images/", description="where the photos land, a folder a class")
     features_prefix: str = Field("features/", description="featurize output")
-    pca_prefix: str = Field("pca/", description="PCA output (rebuilt every run)")
+    pca_prefix: str = Field("pca/", description="PCA output: a new version every run")
+    pca_keep_versions: int = Field(
+        3, ge=1, description="PCA versions kept, the published one included"
+    )
     artifacts_uri: str = Field(
         "s3://fruits-data/artifacts/", description="job scripts, bootstrap, requirements, weights"
     )

@@ -152,6 +152,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--output={config.pca_uri}model={MODEL}/",
             f"--model={MODEL}",
             PCA_SIZE,
+            f"--keep-versions={config.pca_keep_versions}",
         ],
     )
     return [featurize, pca]

@@ -23,15 +23,67 @@ def upload_files(spark: SparkSession, local_dir: Path, uri: str) -> None:
         filesystem.copyFromLocalFile(False, True, source, target)
 
 
-def delete_children(spark: SparkSession, uri: str, keep: str, prefix: str) -> list[str]:
-    """Delete the entries of folder uri whose names start with prefix, except `keep`."""
+def list_children(spark: SparkSession, uri: str) -> list[str]:
+    """Names of the entries of folder uri; none when it does not exist."""
     filesystem, folder = hadoop_path(spark, uri)
     if not filesystem.exists(folder):
         return []
+    return [status.getPath().getName() for status in filesystem.listStatus(folder)]
+
+
+def delete_children(spark: SparkSession, uri: str, names: list[str]) -> list[str]:
+    """Delete the named entries of folder uri, recursively; returns the names deleted."""
+    filesystem, folder = hadoop_path(spark, uri)
     deleted = []
-    for status in filesystem.listStatus(folder):
-        name = status.getPath().getName()
-        if name.startswith(prefix) and name != keep:
-            filesystem.delete(status.getPath(), True)
+    for name in names:
+        if filesystem.delete(spark.sparkContext._jvm.org.apache.hadoop.fs.Path(folder, name), True):
             deleted.append(name)
     return deleted
+
+
+def replace_file(spark: SparkSession, uri: str, data: bytes) -> None:
+    """Write data to uri so that a reader sees the old file or the new one, never a part.
+
+    An object store (s3:// on EMR) makes an object visible whole when its upload completes.
+    A local file system gets a hidden sibling renamed over the target (rename(2) replaces
+    atomically), through the raw file system: a Hadoop .crc beside it would go stale.
+    """
+    filesystem, target = hadoop_path(spark, uri)
+    if filesystem.getScheme() == "file":
+        raw = filesystem.getRaw()
+        jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+        temporary = jvm_path(target.getParent(), f".{target.getName()}.tmp")
+        _write(raw, temporary, data)
+        if not raw.rename(temporary, target):
+            raise OSError(f"could not rename {temporary} to {target}")
+    else:
+        _write(filesystem, target, data)
+
+
+def _write(filesystem: Any, path: Any, data: bytes) -> None:
+    stream = filesystem.create(path, True)
+    try:
+        stream.write(bytearray(data))
+    finally:
+        stream.close()
+
+
+def content_bytes(spark: SparkSession, uri: str) -> int:
+    """Bytes of every file under uri; 0 when it does not exist."""
+    filesystem, path = hadoop_path(spark, uri)
+    if not filesystem.exists(path):
+        return 0
+    return filesystem.getContentSummary(path).getLength()
+
+
+def read_text(spark: SparkSession, uri: str) -> str | None:
+    """A small file's text; None when it does not exist. Spark's own readers skip files whose
+    names start with _ or ., such as _LATEST."""
+    filesystem, path = hadoop_path(spark, uri)
+    if not filesystem.exists(path):
+        return None
+    stream = filesystem.open(path)
+    try:
+        return spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()

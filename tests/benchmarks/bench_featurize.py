@@ -32,6 +32,7 @@ from fruitspark import models  # noqa: E402
 from fruitspark.images import image_to_array  # noqa: E402
 from fruitspark.session import ship_package  # noqa: E402
 from scripts.fruits_sample import generate  # noqa: E402
+from tests.benchmarks.memory import python_worker_peak_mb  # noqa: E402
 
 WORKDIR = ROOT / "bench-output"
 CEILING_IMAGES = 1024
@@ -55,20 +56,6 @@ def ceiling(images: Path) -> float:
     for _ in range(CEILING_IMAGES // BATCH):
         featurizer(batch)
     return CEILING_IMAGES / (time.perf_counter() - started)
-
-
-def python_worker_peak_mb() -> float:
-    """Peak resident memory (VmHWM) of the largest PySpark Python worker still alive."""
-    peaks = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            cmdline = (status.parent / "cmdline").read_bytes()
-            if b"pyspark.daemon" in cmdline or b"pyspark/daemon" in cmdline:
-                fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-                peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
-        except (OSError, KeyError, ValueError):
-            continue
-    return max(peaks, default=float("nan"))
 
 
 def job_throughput(spark, images: Path, count: int) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
-from localaws.client import read_parquet, upload_folder
+from localaws.client import latest_version, read_latest, read_parquet, upload_folder
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
 from tests.spark_jobs.photos import broken_files, write
@@ -29,7 +29,11 @@ def features(stack):
 
 
 def pca_rows(stack):
-    return read_parquet(stack.s3, BUCKET, "pca/model=mobilenet_v2/")
+    return read_latest(stack.s3, BUCKET, "pca/model=mobilenet_v2/")
+
+
+def pca_report_prefix(stack) -> str:
+    return latest_version(stack.s3, BUCKET, "pca/model=mobilenet_v2/") + "_report/"
 
 
 def relative(paths) -> set[str]:
@@ -89,14 +93,12 @@ def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, da
 
 
 def test_first_run_writes_the_pca_report_and_step_logs(stack, day_one):
-    report = json.loads(
-        stack.s3.get_object(Bucket=BUCKET, Key="pca/model=mobilenet_v2/_report/report.json")[
-            "Body"
-        ].read()
-    )
+    report_prefix = pca_report_prefix(stack)
+    report_body = stack.s3.get_object(Bucket=BUCKET, Key=f"{report_prefix}report.json")["Body"]
+    report = json.loads(report_body.read())
     assert (report["rows"], report["classes"]) == (12, 3)
     assert report["cumulative_variance"][-1] >= 0.95
-    report_files = stack.keys("pca/model=mobilenet_v2/_report/")
+    report_files = stack.keys(report_prefix)
     assert {key.rsplit("/", 1)[-1] for key in report_files} >= {
         "explained_variance.png",
         "pca_scatter.png",

@@ -11,6 +11,7 @@ server from Debian's packages with the postgres service's user, password and dat
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from localaws.client import client, read_parquet
+from localaws.client import client, latest_version, read_parquet
 from localaws.process import LocalAws, free_port
 from scripts.new_env import fill_secrets
 from tests.docker import compose
@@ -278,10 +279,9 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     features = read_parquet(stack.s3, stack.bucket, "features/model=mobilenet_v2/")
     assert len(features) == CLASSES * PER_CLASS
     assert features["label"].nunique() == CLASSES
-    report = stack.s3.get_object(
-        Bucket=stack.bucket, Key="pca/model=mobilenet_v2/_report/report.json"
-    )
-    assert b'"rows": 24' in report["Body"].read()
+    report_prefix = latest_version(stack.s3, stack.bucket, "pca/model=mobilenet_v2/")
+    report = stack.s3.get_object(Bucket=stack.bucket, Key=f"{report_prefix}_report/report.json")
+    assert json.loads(report["Body"].read())["rows"] == 24
     (cluster,) = stack.emr.list_clusters()["Clusters"]
     assert cluster["Status"]["State"] == "TERMINATED"
     assert cluster["Name"].startswith(f"fruit_features {run_id}")

@@ -67,3 +67,17 @@ def test_a_missing_uri_is_an_empty_prefix(s3, tmp_path):
     (argument,) = Stager(s3, tmp_path).stage_arguments([f"s3://{BUCKET}/nothing/here"])
     assert argument == f"file://{tmp_path}/{BUCKET}/nothing/here"
     assert os.path.isdir(argument.removeprefix("file://"))
+
+
+def test_sync_back_uploads_in_the_order_the_step_wrote(s3, tmp_path, monkeypatch):
+    stager = Stager(s3, tmp_path)
+    stager.stage_arguments([f"s3://{BUCKET}/pca/"])
+    pca = tmp_path / BUCKET / "pca"
+    for number, name in enumerate(["v=2/part-0.parquet", "v=2/_report/report.json", "_LATEST"]):
+        (pca / name).parent.mkdir(parents=True, exist_ok=True)
+        (pca / name).write_text(name)
+        os.utime(pca / name, ns=(10**18 + number, 10**18 + number))
+    uploaded = []
+    monkeypatch.setattr(s3, "upload_file", lambda *args, **kw: uploaded.append(args[2]))
+    stager.sync_back()
+    assert uploaded == ["pca/v=2/part-0.parquet", "pca/v=2/_report/report.json", "pca/_LATEST"]

@@ -4,28 +4,40 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from scripts.fruits_sample import generate
 from tests.spark_jobs.photos import write
+from tests.spark_jobs.synthetic import write_synthetic_features
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+ENVIRONMENT = {key: value for key, value in os.environ.items() if key != "PYSPARK_PYTHON"}
+
+
 def job(name: str, *args: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if key != "PYSPARK_PYTHON"}
     return subprocess.run(
         [sys.executable, f"spark_jobs/{name}.py", *args],
         cwd=ROOT,
-        env=environment,
+        env=ENVIRONMENT,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def published_report(output: Path) -> dict:
+    version = json.loads((output / "_LATEST").read_text())["version"]
+    return json.loads((output / version / "_report" / "report.json").read_text())
 
 
 def test_featurize_then_pca_from_the_command_line(tmp_path):
@@ -47,11 +59,58 @@ def test_featurize_then_pca_from_the_command_line(tmp_path):
 
     done = job("pca", "--input", str(features), "--output", str(reduced), "--variance", "0.8")
     assert done.returncode == 0, done.stderr
-    report = json.loads((reduced / "_report" / "report.json").read_text())
+    report = published_report(reduced)
     assert (report["rows"], report["classes"]) == (9, 3)
     assert report["cumulative_variance"][-1] >= 0.8
 
     refused = job("pca", "--input", str(features), "--output", str(reduced), "--k", "5000")
     assert refused.returncode == 1
     assert "--k 5000 is larger than the feature size 1280" in refused.stderr
-    assert json.loads((reduced / "_report" / "report.json").read_text()) == report
+    assert published_report(reduced) == report
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, "the run ended before the moment to kill it"
+        assert time.monotonic() < deadline, "the moment to kill never came"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("moment", ["rows", "_model"])
+def test_a_pca_run_killed_while_writing_leaves_the_published_version(tmp_path, moment):
+    """kill -9 once the new version's rows, or its model, are being written."""
+    features, reduced = tmp_path / "features", tmp_path / "pca"
+    write_synthetic_features(features, rows=2000, size=64)
+    arguments = ["--input", str(features), "--output", str(reduced), "--k", "3"]
+    assert job("pca", *arguments).returncode == 0
+    latest = (reduced / "_LATEST").read_bytes()
+    version = reduced / json.loads(latest)["version"]
+    files_before = {path: path.stat().st_mtime_ns for path in version.rglob("*")}
+
+    def new_versions() -> list[Path]:
+        return [path for path in reduced.glob("v=*") if path != version]
+
+    running = subprocess.Popen(
+        [sys.executable, "spark_jobs/pca.py", *arguments],
+        cwd=ROOT,
+        env=ENVIRONMENT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its JVM too
+    )
+    # Spark's committer stages the rows under _temporary; the model comes after them.
+    marker = "_temporary" if moment == "rows" else "_model"
+    try:
+        wait_for(lambda: any((path / marker).exists() for path in new_versions()), running)
+    finally:
+        os.killpg(running.pid, signal.SIGKILL)
+        running.wait()
+
+    (killed,) = new_versions()
+    assert not (killed / "_report" / "report.json").exists(), "it was killed before the end"
+    assert (reduced / "_LATEST").read_bytes() == latest
+    assert {path: path.stat().st_mtime_ns for path in version.rglob("*")} == files_before
+    assert pq.read_table(version).num_rows == 2000
+    assert job("pca", *arguments).returncode == 0, "the next run publishes"
+    assert json.loads((reduced / "_LATEST").read_text())["version"] > killed.name

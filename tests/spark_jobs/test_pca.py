@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pca
@@ -10,6 +11,8 @@ import pytest
 from PIL import Image
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import array_to_vector, vector_to_array
+
+from fruitspark.publication import read_latest
 
 N_FEATURES = 12
 CLASSES = ("Apple", "Banana", "Cherry")
@@ -59,8 +62,18 @@ def assert_same_up_to_sign(actual: np.ndarray, expected: np.ndarray) -> None:
         np.testing.assert_allclose(sign * actual[:, column], expected[:, column], atol=1e-4 * scale)
 
 
+def published(output) -> Path:
+    """The version folder that output/_LATEST names."""
+    manifest = json.loads((Path(output) / "_LATEST").read_text())
+    return Path(output) / manifest["version"]
+
+
+def report_of(output) -> dict:
+    return json.loads((published(output) / "_report" / "report.json").read_text())
+
+
 def projected(spark, output: str, paths: list[str]) -> np.ndarray:
-    rows = {row.path: row.pca for row in spark.read.parquet(output).collect()}
+    rows = {row.path: row.pca for row in read_latest(spark, str(output)).collect()}
     assert sorted(rows) == sorted(paths)
     return np.array([rows[path] for path in paths])
 
@@ -79,7 +92,7 @@ def test_k_components_match_numpy(spark, features, tmp_path):
     assert pca.main(["--input", root, "--output", output, "--k", "3"], spark) == 0
 
     explained, components = numpy_pca(matrix)
-    report = json.loads((tmp_path / "pca" / "_report" / "report.json").read_text())
+    report = report_of(output)
     assert (report["rows"], report["classes"], report["k"]) == (60, 3, 3)
     np.testing.assert_allclose(report["explained_variance"], explained[:3], rtol=1e-6)
     np.testing.assert_allclose(report["cumulative_variance"], np.cumsum(explained[:3]), rtol=1e-6)
@@ -93,16 +106,20 @@ def test_variance_keeps_the_fewest_components_that_reach_it(spark, features, tmp
     assert 1 < expected_k < N_FEATURES
 
     assert pca.main(["--input", root, "--output", str(tmp_path), "--variance", "0.95"], spark) == 0
-    report = json.loads((tmp_path / "_report" / "report.json").read_text())
+    report = report_of(tmp_path)
     assert report["k"] == expected_k
     assert report["cumulative_variance"][-1] >= 0.95 > report["cumulative_variance"][-2]
     assert report["target_variance"] == 0.95
+    np.testing.assert_allclose(report["explained_variance"], explained[:expected_k], rtol=1e-6)
+    saved = PipelineModel.load(str(published(tmp_path) / "_model"))
+    assert saved.stages[1].pc.numCols == expected_k
+    assert {len(row.pca) for row in read_latest(spark, str(tmp_path)).collect()} == {expected_k}
 
 
 def test_saved_model_projects_new_images_the_same_way(spark, features, tmp_path):
     root, _, _ = features
     assert pca.main(["--input", root, "--output", str(tmp_path), "--k", "2"], spark) == 0
-    model = PipelineModel.load(str(tmp_path / "_model"))
+    model = PipelineModel.load(str(published(tmp_path) / "_model"))
     fresh = spark.read.parquet(root).select("path", array_to_vector("features").alias("features"))
     again = {
         row.path: row.pca
@@ -110,15 +127,26 @@ def test_saved_model_projects_new_images_the_same_way(spark, features, tmp_path)
         .select("path", vector_to_array("pca").alias("pca"))
         .collect()
     }
-    for row in spark.read.parquet(str(tmp_path)).collect():
+    for row in read_latest(spark, str(tmp_path)).collect():
         np.testing.assert_allclose(row.pca, again[row.path], rtol=1e-5)
+
+
+def test_the_portable_model_projects_with_numpy_alone(spark, features, tmp_path):
+    root, rows, matrix = features
+    assert pca.main(["--input", root, "--output", str(tmp_path), "--variance", "0.9"], spark) == 0
+    with np.load(published(tmp_path) / "_model" / "pca.npz") as portable:
+        projection = (matrix - portable["mean"]) / portable["std"] @ portable["components"]
+        assert portable["components"].shape == (N_FEATURES, report_of(tmp_path)["k"])
+    job_output = projected(spark, tmp_path, [row[0] for row in rows])
+    scale = np.abs(projection).max()
+    np.testing.assert_allclose(job_output, projection, atol=1e-5 * scale)
 
 
 def test_report_figures_are_written(spark, features, tmp_path):
     root, _, _ = features
     assert pca.main(["--input", root, "--output", str(tmp_path), "--k", "4"], spark) == 0
     for name in ("explained_variance.png", "pca_scatter.png"):
-        with Image.open(tmp_path / "_report" / name) as figure:
+        with Image.open(published(tmp_path) / "_report" / name) as figure:
             assert figure.format == "PNG"
             assert figure.size == (800, 450 if name.startswith("explained") else 600)
 
@@ -157,3 +185,20 @@ def test_bad_arguments_are_refused(arguments):
     with pytest.raises(SystemExit) as exit_info:
         pca.parse_args(["--input", "in", "--output", "out", *arguments])
     assert exit_info.value.code == 2
+
+
+def test_each_run_publishes_a_new_version_and_keeps_the_newest(spark, features, tmp_path):
+    root, rows, _ = features
+    arguments = ["--input", root, "--output", str(tmp_path), "--k", "2", "--keep-versions", "2"]
+    published_versions = []
+    for _ in range(3):
+        assert pca.main(arguments, spark) == 0
+        published_versions.append(published(tmp_path).name)
+    assert len(set(published_versions)) == 3
+    assert published_versions == sorted(published_versions)
+    kept = sorted(path.name for path in tmp_path.glob("v=*"))
+    assert kept == published_versions[1:]
+    manifest = json.loads((tmp_path / "_LATEST").read_text())
+    assert manifest["version"] == published_versions[-1]
+    assert (manifest["rows"], manifest["k"], manifest["model"]) == (len(rows), 2, "mobilenet_v2")
+    assert 0 < manifest["variance"] <= 1
