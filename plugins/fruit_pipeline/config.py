@@ -7,37 +7,67 @@ network or Airflow's metadata database, so the DAG file can read it at parse tim
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from itertools import combinations
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PREFIX = "FRUITS_"
 # The CNNs spark_jobs/featurize.py knows; tests check the two lists agree.
 CNN_MODELS = ("mobilenet_v2", "resnet50", "vgg16")
 SMALLEST_FEATURE_SIZE = 512  # VGG16's: the largest k every model can give
+PRESET_WEIGHTS = ("deployed", "random", "imagenet")
+
+# S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
+# ending with a letter or digit, no two adjacent dots, not shaped like an IP address.
+BUCKET = r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+S3_FOLDER_URI = rf"^s3://{BUCKET}/(?:[^/]+/)*$"  # s3://bucket/ or s3://bucket/a/b/
+KEY_PREFIX = r"^(?:[^/]+/)+$"  # a/ or a/b/: relative, ending with /
+REGION = r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$"  # eu-west-1, us-gov-west-1
+
+
+def _weights(value: str) -> str:
+    if value not in PRESET_WEIGHTS and not re.match(rf"^s3://{BUCKET}/.+[^/]$", value):
+        raise ValueError(f"must be one of {', '.join(PRESET_WEIGHTS)} or the s3:// URI of a file")
+    return value
+
+
+KeyPrefix = Annotated[str, Field(pattern=KEY_PREFIX)]
 
 
 class PipelineConfig(BaseModel):
     """One field per FRUITS_<NAME> variable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # python-re: S3's bucket rules need look-aheads, which pydantic's default engine lacks.
+    model_config = ConfigDict(frozen=True, extra="forbid", regex_engine="python-re")
 
     aws_conn_id: str = Field("aws_default", description="Airflow connection to AWS")
-    region: str = Field("eu-west-1", description="AWS region: the photos come from EU users")
-    data_bucket: str = Field("fruits-data", description="bucket of images and results")
-    images_prefix: str = Field("images/", description="where the photos land, a folder a class")
-    features_prefix: str = Field("features/", description="featurize output")
-    pca_prefix: str = Field("pca/", description="PCA output: a new version every run")
+    region: str = Field(
+        "eu-west-1", pattern=REGION, description="AWS region: the photos come from EU users"
+    )
+    data_bucket: str = Field(
+        "fruits-data", pattern=f"^{BUCKET}$", description="bucket of images and results"
+    )
+    images_prefix: KeyPrefix = Field("images/", description="where the photos land, a folder a class")
+    features_prefix: KeyPrefix = Field("features/", description="featurize output")
+    pca_prefix: KeyPrefix = Field("pca/", description="PCA output: a new version every run")
     pca_keep_versions: int = Field(
         3, ge=1, description="PCA versions kept, the published one included"
     )
     artifacts_uri: str = Field(
-        "s3://fruits-data/artifacts/", description="job scripts, bootstrap, requirements, weights"
+        "s3://fruits-data/artifacts/",
+        pattern=S3_FOLDER_URI,
+        description="job scripts, bootstrap, requirements, weights",
     )
-    logs_uri: str = Field("s3://fruits-data/emr-logs/", description="EMR LogUri")
-    weights: str = Field(
+    logs_uri: str = Field(
+        "s3://fruits-data/emr-logs/", pattern=S3_FOLDER_URI, description="EMR LogUri"
+    )
+    weights: Annotated[str, AfterValidator(_weights)] = Field(
         "deployed",
-        description="deployed (<artifacts>/weights/<model>.weights.h5), imagenet or random",
+        description="deployed (<artifacts>/weights/<model>.weights.h5), imagenet, random, "
+        "or the s3:// URI of a weights file",
     )
     emr_release: str = Field("emr-7.9.0", pattern=r"^emr-7\.\d+\.\d+$")
     job_flow_role: str = Field("EMR_EC2_DefaultRole", description="instance profile")
@@ -57,6 +87,22 @@ class PipelineConfig(BaseModel):
     )
     sensor_poke_seconds: int = Field(300, ge=1, description="interval between S3 listings")
     step_poke_seconds: int = Field(60, ge=1, description="interval between EMR step checks")
+
+    @model_validator(mode="after")
+    def _locations_do_not_overlap(self) -> PipelineConfig:
+        """A prefix inside another would make one step read or overwrite another's data:
+        PCA rows written into the features, for example."""
+        locations = {
+            "images_prefix": self.images_uri,
+            "features_prefix": self.features_uri,
+            "pca_prefix": self.pca_uri,
+            "artifacts_uri": self.artifacts_uri,
+            "logs_uri": self.logs_uri,
+        }
+        for (name, uri), (other, other_uri) in combinations(locations.items(), 2):
+            if uri.startswith(other_uri) or other_uri.startswith(uri):
+                raise ValueError(f"{name} ({uri}) and {other} ({other_uri}) overlap")
+        return self
 
     @property
     def images_uri(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
@@ -22,16 +24,48 @@ def test_variables_override_defaults():
 
 
 @pytest.mark.parametrize(
-    "environment",
+    ("environment", "named"),
     [
-        {"FRUITS_CORE_INSTANCE_COUNT": "zero"},
-        {"FRUITS_EMR_RELEASE": "emr-6.15.0"},
-        {"FRUITS_BUCKET": "typo"},
+        ({"FRUITS_CORE_INSTANCE_COUNT": "zero"}, "core_instance_count"),
+        ({"FRUITS_EMR_RELEASE": "emr-6.15.0"}, "emr_release"),
+        ({"FRUITS_BUCKET": "typo"}, "bucket"),
+        ({"FRUITS_WEIGHTS": "bogus"}, "weights"),
+        ({"FRUITS_WEIGHTS": "https://example.com/w.h5"}, "weights"),
+        ({"FRUITS_DATA_BUCKET": "Bad_Bucket!"}, "data_bucket"),
+        ({"FRUITS_DATA_BUCKET": "192.168.1.1"}, "data_bucket"),
+        ({"FRUITS_DATA_BUCKET": "fruits..data"}, "data_bucket"),
+        ({"FRUITS_ARTIFACTS_URI": "https://fruits-data/artifacts/"}, "artifacts_uri"),
+        ({"FRUITS_LOGS_URI": "s3://fruits-data/emr-logs"}, "logs_uri"),
+        ({"FRUITS_REGION": "mars-1"}, "region"),
+        ({"FRUITS_PCA_PREFIX": "pca"}, "pca_prefix"),
+        ({"FRUITS_IMAGES_PREFIX": "/images/"}, "images_prefix"),
+        # Prefixes inside one another: one step would overwrite another's data.
+        ({"FRUITS_PCA_PREFIX": "features/"}, "features_prefix .* and pca_prefix .* overlap"),
+        ({"FRUITS_PCA_PREFIX": "features/pca/"}, "features_prefix .* and pca_prefix"),
+        ({"FRUITS_IMAGES_PREFIX": "data/", "FRUITS_FEATURES_PREFIX": "data/f/"}, "overlap"),
+        ({"FRUITS_LOGS_URI": "s3://fruits-data/images/logs/"}, "images_prefix .* logs_uri"),
+        ({"FRUITS_ARTIFACTS_URI": "s3://fruits-data/"}, "overlap"),
     ],
 )
-def test_bad_or_unknown_variables_are_refused(environment):
-    with pytest.raises(ValueError, match="invalid FRUITS_"):
+def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment, named):
+    with pytest.raises(ValueError, match="invalid FRUITS_") as refused:
         load_config(environment)
+    assert re.search(named, str(refused.value))
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"FRUITS_WEIGHTS": "s3://models-bucket/weights/mobilenet_v2.weights.h5"},
+        {"FRUITS_ARTIFACTS_URI": "s3://fruits-code/releases/v2/"},
+        {"FRUITS_LOGS_URI": "s3://fruits-logs/"},
+        {"FRUITS_REGION": "us-gov-west-1"},
+        {"FRUITS_DATA_BUCKET": "fruits.data-2026"},
+        {"FRUITS_IMAGES_PREFIX": "uploads/phones/", "FRUITS_FEATURES_PREFIX": "uploads/derived/"},
+    ],
+)
+def test_valid_settings_are_accepted(environment):
+    load_config(environment)
 
 
 def test_the_dag_offers_the_models_the_job_knows():
