@@ -32,6 +32,8 @@ from pyspark.sql import types as T
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
 from fruitspark.hadoop_fs import delete_children, list_children
+from fruitspark.labels import label_of, label_udf
+from fruitspark.locations import overlap_error
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -99,6 +101,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     window = Window(args.modified_after, args.modified_before)
     if window.after and window.before and window.after >= window.before:
         parser.error("--modified-after must be earlier than --modified-before")
+    if overlap := overlap_error(args.input, args.output):
+        parser.error(overlap)
     args.window = window
     args.ingest_date = args.ingest_date or datetime.now(UTC).date()
     return args
@@ -145,8 +149,8 @@ def listed_files(images: DataFrame) -> list[str]:
 
 
 def with_label(images: DataFrame) -> DataFrame:
-    """label = the image's parent folder name, exactly as written."""
-    return images.withColumn("label", F.element_at(F.split("path", "/"), -2))
+    """label = the image's parent folder name, in Unicode NFC (see fruitspark.labels)."""
+    return images.withColumn("label", label_udf("path"))
 
 
 def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
@@ -170,7 +174,7 @@ def empty_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> Da
     if sum(scan.count() for scan in scans) < len(listed):
         scanned = {row.path for scan in scans for row in scan.select("path").collect()}
         rows = [
-            (path, path.split("/")[-2], "empty: the file has no bytes")
+            (path, label_of(path), "empty: the file has no bytes")
             for path in listed
             if path not in scanned
         ]
@@ -237,7 +241,8 @@ def write_partitions(table: DataFrame, uri: str) -> None:
 
 
 def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date) -> None:
-    """After a full rebuild has committed, earlier dates of that model would be duplicates."""
+    """After a full rebuild has committed, earlier dates of that model would be duplicates:
+    of its features, and of its rejections."""
     model_dir = f"{root}/model={cnn}"
     kept = f"ingest_date={keep.isoformat()}"
     others = [
@@ -307,7 +312,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     finally:
         featurized.unpersist()
     if args.window.is_full:
-        drop_other_ingest_dates(spark, output, args.model, args.ingest_date)
+        for root in (output, f"{output}/_rejected"):
+            drop_other_ingest_dates(spark, root, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started
     found = len(listed)

@@ -39,6 +39,7 @@ from pyspark.sql import functions as F
 
 from fruitspark import models
 from fruitspark.hadoop_fs import content_bytes, upload_files
+from fruitspark.locations import overlap_error
 from fruitspark.publication import new_version, prune_versions, publish
 from fruitspark.report import plot_explained_variance, plot_scatter
 from fruitspark.session import run_job
@@ -74,6 +75,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--variance must be in (0, 1]")
     if args.keep_versions < 1:
         parser.error("--keep-versions must be at least 1")
+    if overlap := overlap_error(args.input, args.output):
+        parser.error(overlap)
     return args
 
 
@@ -100,6 +103,22 @@ def size_partitions(spark: SparkSession, input_uri: str, cnn: str) -> None:
 
 
 # -- transform -------------------------------------------------------------------------------
+
+
+def check_input(stats: dict, args: argparse.Namespace) -> None:
+    """Refuse, before any fit, what cannot give the PCA asked for."""
+    rows = stats["rows"]
+    if rows == 0:
+        raise PcaInputError(f"no {args.model} features under {args.input}")
+    if rows < 2:
+        raise PcaInputError(f"PCA needs at least 2 {args.model} images; there is {rows}")
+    if stats["smallest"] != stats["feature_size"]:
+        raise PcaInputError(
+            f"{args.model} features have sizes from {stats['smallest']} to "
+            f"{stats['feature_size']}: they do not come from one CNN"
+        )
+    if args.k is not None and args.k > stats["feature_size"]:
+        raise PcaInputError(f"--k {args.k} is larger than the feature size {stats['feature_size']}")
 
 
 def latest_features(features: DataFrame, cnn: str) -> DataFrame:
@@ -184,7 +203,9 @@ def portable_model(scaler: StandardScalerModel, pca: PCAModel) -> dict[str, np.n
 # -- load ------------------------------------------------------------------------------------
 
 
-def build_report(args, version: str, rows: int, classes: int, feature_size: int, explained):
+def build_report(
+    args, version: str, rows: int, classes: int, feature_size: int, explained, warnings: list[str]
+):
     explained = [float(share) for share in explained]
     cumulative = [sum(explained[: i + 1]) for i in range(len(explained))]
     return {
@@ -198,6 +219,7 @@ def build_report(args, version: str, rows: int, classes: int, feature_size: int,
         "target_variance": args.variance,
         "explained_variance": explained,
         "cumulative_variance": cumulative,
+        "warnings": warnings,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -211,7 +233,8 @@ def write_report(spark: SparkSession, report: dict, projected: DataFrame, uri: s
     )
     with tempfile.TemporaryDirectory(prefix="pca-report-") as folder:
         local = Path(folder)
-        (local / "report.json").write_text(json.dumps(report, indent=2))
+        # allow_nan=False: a report that is not valid JSON fails here, not in its readers.
+        (local / "report.json").write_text(json.dumps(report, indent=2, allow_nan=False))
         plot_explained_variance(report, local / "explained_variance.png")
         plot_scatter(sample, report, local / "pca_scatter.png")
         upload_files(spark, local, uri)
@@ -232,19 +255,29 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     output = args.output.rstrip("/")
     size_partitions(spark, args.input, args.model)
     features = extract_features(spark, args.input, args.model)
+    sizes = F.size(vector_to_array("features"))
     stats = features.agg(
         F.count("*").alias("rows"),
         F.countDistinct("label").alias("classes"),
-        F.max(F.size(vector_to_array("features"))).alias("feature_size"),
+        F.min(sizes).alias("smallest"),
+        F.max(sizes).alias("feature_size"),
     ).first()
-    if stats["rows"] == 0:
-        raise PcaInputError(f"no {args.model} features under {args.input}")
+    check_input(stats.asDict(), args)
     rows, feature_size = stats["rows"], stats["feature_size"]
-    if args.k is not None and args.k > feature_size:
-        raise PcaInputError(f"--k {args.k} is larger than the feature size {feature_size}")
     log.info("fitting on %d rows of %d features (%d classes)", rows, feature_size, stats["classes"])
 
     scaler = fit_scaler(features)
+    if not np.any(scaler.std.toArray() > 0):
+        raise PcaInputError(
+            f"all {rows} {args.model} feature vectors are identical: there is no variance to keep"
+        )
+    warnings = []
+    if (args.k or 0) > rows - 1:
+        warnings.append(
+            f"--k {args.k} is more than {rows} rows allow: the components after the first "
+            f"{rows - 1} explain no variance"
+        )
+        log.warning(warnings[-1])
     pca = fit_pca(scaler.transform(features), feature_size, args.k, args.variance)
     model = PipelineModel(stages=[scaler, pca])
 
@@ -255,7 +288,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     model.write().save(f"{version_uri}/_model")
     write_portable_model(spark, portable_model(scaler, pca), f"{version_uri}/_model")
     report = build_report(
-        args, version, rows, stats["classes"], feature_size, pca.explainedVariance
+        args, version, rows, stats["classes"], feature_size, pca.explainedVariance, warnings
     )
     write_report(spark, report, spark.read.parquet(version_uri), f"{version_uri}/_report")
 

@@ -17,6 +17,9 @@ TARGET_SIZE = (224, 224)
 # make Pillow allocate gigabytes for a few kilobytes of file.
 MAX_PIXELS = 60_000_000
 WHITE = (255, 255, 255)
+# Greyscale modes wider than 8 bits, and the value of white in each: 16-bit PNGs decode as
+# I;16 or I (0-65535), floating-point images as F (0.0-1.0).
+FULL_SCALE = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535, "F": 1.0}
 
 
 class RejectedImage(ValueError):
@@ -66,8 +69,16 @@ def image_to_array(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
+    if image.mode in FULL_SCALE:
+        image = _to_8_bits(image)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (*WHITE, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return image.convert("RGB")
+
+
+def _to_8_bits(image: Image.Image) -> Image.Image:
+    """Scale a wide greyscale image to 8 bits; Pillow's convert() would clip it at 255."""
+    pixels = np.asarray(image, dtype=np.float64) * (255 / FULL_SCALE[image.mode])
+    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), "L")

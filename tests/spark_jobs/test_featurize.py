@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import featurize
 import numpy as np
@@ -12,6 +12,7 @@ import pytest
 from fruitspark import models
 from scripts.fruits_sample import generate
 from tests.spark_jobs.conftest import MAX_IMAGE_BYTES, key
+from tests.spark_jobs.photos import write
 
 DATE = "2026-11-20"
 
@@ -106,7 +107,7 @@ def at(day: str) -> float:
 
 @pytest.fixture
 def daily_tree(tmp_path):
-    """Two classes uploaded on the 19th, a third class on the 20th."""
+    """Two classes and a broken file uploaded on the 19th, a third class on the 20th."""
     root = tmp_path / "images"
     for index, day in enumerate(["2026-11-19", "2026-11-20"]):
         for path in generate(root, classes=2 + index, per_class=2, seed=index, start=10 * index):
@@ -114,6 +115,8 @@ def daily_tree(tmp_path):
                 os.utime(path, (at(day), at(day)))
             else:
                 path.unlink()
+    broken = write(root / "Kiwi" / "broken.jpg", b"\xff\xd8 not really a jpeg")
+    os.utime(broken, (at("2026-11-19"), at("2026-11-19")))
     return root
 
 
@@ -171,8 +174,17 @@ def test_reruns_replace_their_date_only_and_a_full_run_rebuilds(spark, daily_tre
     run(spark, *source, *window("2026-11-20", "2026-11-21"))
     assert counts_by_date() == {"2026-11-19": 4, "2026-11-20": 2}
 
+    rejected_dates = {
+        row.ingest_date for row in spark.read.parquet(f"{output}/_rejected").collect()
+    }
+    assert rejected_dates == {date(2026, 11, 19)}
+
     run(spark, *source, "--ingest-date", "2026-11-21")
     assert counts_by_date() == {"2026-11-21": 6}
+    rejected = spark.read.parquet(f"{output}/_rejected").collect()
+    assert [(row.ingest_date, key(row.path)) for row in rejected] == [
+        (date(2026, 11, 21), "broken.jpg@Kiwi")
+    ], "a full rebuild rebuilds the rejections too"
 
 
 def test_an_empty_window_writes_nothing(spark, daily_tree, tmp_path):

@@ -71,3 +71,18 @@ def test_unusable_files_are_rejected_with_a_reason(name, case):
 def test_pixel_limit_is_a_parameter():
     with pytest.raises(RejectedImage, match="decompression_bomb: 100x100 pixels"):
         image_to_array(fruit_jpeg(), max_pixels=5_000)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "F"])
+def test_wide_greyscale_is_scaled_to_8_bits_not_clipped(mode):
+    """A 16-bit PNG (or a float image) keeps its grey levels: white stays white, mid-grey
+    stays mid-grey, instead of everything above 255 saturating to white."""
+    gradient = np.tile(np.linspace(0, 1, 224), (224, 1))
+    full_scale = 1.0 if mode == "F" else 65535
+    wide = Image.fromarray((gradient * full_scale).astype(np.float32), "F").convert(mode)
+    data = encode(wide, "TIFF" if mode == "F" else "PNG")
+    expected = np.rint(np.asarray(wide, dtype=np.float64) * 255 / full_scale).astype(np.uint8)
+    pixels = image_to_array(data)
+    for channel in range(3):
+        np.testing.assert_array_equal(pixels[:, :, channel], expected)
+    assert (pixels == 255).mean() < 0.01

@@ -202,3 +202,51 @@ def test_each_run_publishes_a_new_version_and_keeps_the_newest(spark, features, 
     assert manifest["version"] == published_versions[-1]
     assert (manifest["rows"], manifest["k"], manifest["model"]) == (len(rows), 2, "mobilenet_v2")
     assert 0 < manifest["variance"] <= 1
+
+
+def no_nan(constant: str):
+    raise ValueError(f"report.json holds {constant}: not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("s3://b/Kiwi/1.jpg", "Kiwi", [1.0] * N_FEATURES)], "at least 2 mobilenet_v2 images"),
+        (
+            [(f"s3://b/Kiwi/{n}.jpg", "Kiwi", [1.0] * N_FEATURES) for n in range(20)],
+            "all 20 mobilenet_v2 feature vectors are identical",
+        ),
+        (
+            [
+                ("s3://b/Kiwi/1.jpg", "Kiwi", [1.0] * N_FEATURES),
+                ("s3://b/Kiwi/2.jpg", "Kiwi", [2.0]),
+            ],
+            "sizes from 1 to 12: they do not come from one CNN",
+        ),
+    ],
+    ids=["one image", "identical images", "mixed sizes"],
+)
+def test_inputs_pca_cannot_reduce_are_one_clear_line(spark, tmp_path, caplog, rows, message):
+    root = str(tmp_path / "features")
+    write_features(spark, root, rows)
+    output = tmp_path / "pca"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "2"], spark) == 1
+    (error,) = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert message in error.getMessage()
+    assert "\n" not in error.getMessage()
+    assert not output.exists()
+
+
+def test_more_components_than_rows_allow_are_reported_with_a_warning(spark, tmp_path):
+    root = str(tmp_path / "features")
+    rows, _ = synthetic_features(per_class=2)
+    write_features(spark, root, rows)
+    output = tmp_path / "pca"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "8"], spark) == 0
+    report_text = (published(output) / "_report" / "report.json").read_text()
+    report = json.loads(report_text, parse_constant=no_nan)
+    assert report["k"] == 8
+    assert report["warnings"] == [
+        "--k 8 is more than 6 rows allow: the components after the first 5 explain no variance"
+    ]
+    assert sum(report["explained_variance"][5:]) < 1e-6

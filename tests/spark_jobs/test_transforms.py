@@ -18,17 +18,22 @@ def rows(frame, *columns: str) -> list[tuple]:
     return sorted(tuple(row) for row in selected.collect())
 
 
-def test_the_label_is_the_parent_folder_exactly_as_written(spark):
+def test_the_label_is_the_parent_folder_in_unicode_nfc(spark):
+    composed, decomposed = "Cl\u00e9mentine", "Cle\u0301mentine"  # as phones and macOS write it
     images = spark.createDataFrame(
         [
             ("s3://fruits/images/Apple Braeburn/0_100.jpg", 1),
             ("file:/data/Train/Pépino doux/UPPER.JPG", 1),
             ("s3://fruits/images/Training/Kiwi/r_12_100.png", 1),
+            (f"s3://fruits/images/{composed}/phone.jpg", 1),
+            (f"s3://fruits/images/{decomposed}/mac.jpg", 1),
         ],
         IMAGE_SCHEMA,
     )
     assert rows(featurize.with_label(images), "label") == [
         ("Apple Braeburn",),
+        (composed,),
+        (composed,),
         ("Kiwi",),
         ("Pépino doux",),
     ]
@@ -45,11 +50,11 @@ def test_only_files_over_the_limit_are_rejected_as_too_large(spark):
 
 
 def test_listed_files_that_no_scan_returned_are_empty_files(spark):
-    listed = ["file:/in/Kiwi/a.jpg", "file:/in/Kiwi/b.jpg", "file:/in/Lemon/c.jpg"]
+    listed = ["file:/in/Kiwi/a.jpg", "file:/in/Kiwi/b.jpg", "file:/in/Cle\u0301mentine/c.jpg"]
     featurized = spark.createDataFrame([(listed[0],)], "path string")
     too_large = spark.createDataFrame([(listed[1],)], "path string")
     assert rows(featurize.empty_files(spark, listed, featurized, too_large)) == [
-        ("file:/in/Lemon/c.jpg", "Lemon", "empty: the file has no bytes")
+        (listed[2], "Cl\u00e9mentine", "empty: the file has no bytes")
     ]
     everything = spark.createDataFrame([(path,) for path in listed], "path string")
     assert rows(featurize.empty_files(spark, listed, everything)) == []

@@ -1,0 +1,22 @@
+"""An image's label: the name of the folder it is in, in Unicode NFC.
+
+macOS writes file names decomposed (NFD: "e" + combining accent), phones and Linux composed
+(NFC: "é"): without normalizing, Clémentine uploaded from both would be two classes.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+
+def label_of(path: str) -> str:
+    return unicodedata.normalize("NFC", path.split("/")[-2])
+
+
+@F.pandas_udf(T.StringType())
+def label_udf(paths: pd.Series) -> pd.Series:
+    return paths.map(label_of)
