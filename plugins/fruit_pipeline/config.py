@@ -50,7 +50,7 @@ class PipelineConfig(BaseModel):
     data_bucket: str = Field(
         "fruits-data", pattern=f"^{BUCKET}$", description="bucket of images and results"
     )
-    images_prefix: KeyPrefix = Field("images/", description="where the photos land, a folder a class")
+    images_prefix: KeyPrefix = Field("images/", description="where photos land, a folder a class")
     features_prefix: KeyPrefix = Field("features/", description="featurize output")
     pca_prefix: KeyPrefix = Field("pca/", description="PCA output: a new version every run")
     pca_keep_versions: int = Field(
