@@ -25,15 +25,15 @@ from urllib.parse import unquote
 import pandas as pd
 from pyspark import StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
-from fruitspark.hadoop_fs import delete_children, list_children
+from fruitspark.hadoop_fs import delete_children, list_children, qualified
 from fruitspark.labels import label_of, label_udf
-from fruitspark.locations import overlap_error
+from fruitspark.locations import literal, overlap_error
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -130,7 +130,7 @@ def extract_images(spark: SparkSession, input_uri: str, window: Window) -> DataF
         )
     if window.before:
         reader = reader.option("modifiedBefore", spark_time(window.before))
-    return reader.load(input_uri)
+    return reader.load(literal(input_uri))
 
 
 def spark_time(moment: datetime) -> str:
@@ -151,6 +151,20 @@ def listed_files(images: DataFrame) -> list[str]:
 def with_label(images: DataFrame) -> DataFrame:
     """label = the image's parent folder name, in Unicode NFC (see fruitspark.labels)."""
     return images.withColumn("label", label_udf("path"))
+
+
+def directly_under(root: str) -> Column:
+    """The file is in the input folder itself, not in a class folder below it."""
+    return F.regexp_extract("path", r"^(.*)/[^/]*$", 1) == F.lit(root)
+
+
+def unlabelled(images: DataFrame, root: str) -> DataFrame:
+    """Images directly under the input root, as rejections: no folder names their class."""
+    return images.where(directly_under(root)).select(
+        "path",
+        F.lit(None).cast("string").alias("label"),
+        F.lit("no_label: the image is not in a class folder under the input").alias("reason"),
+    )
 
 
 def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
@@ -293,17 +307,21 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     log.info(
         "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
     )
-    readable = images.where(F.col("length") <= args.max_image_bytes)
+    root = qualified(spark, args.input)
+    labelled = images.where(~directly_under(root))
+    readable = labelled.where(F.col("length") <= args.max_image_bytes)
     featurized = featurize(readable, args.model, args.weights, args.chunk_size)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write_partitions(features_table(featurized, args.model, args.ingest_date), output)
-        too_large = oversized(images, args.max_image_bytes)
+        too_large = oversized(labelled, args.max_image_bytes)
+        no_label = unlabelled(images, root)
         rejections = (
             featurized.where(F.col("reason").isNotNull())
             .select("path", "label", "reason")
             .unionByName(too_large)
-            .unionByName(empty_files(spark, listed, featurized, too_large))
+            .unionByName(no_label)
+            .unionByName(empty_files(spark, listed, featurized, too_large, no_label))
         )
         write_partitions(
             rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -30,6 +30,19 @@ def has_new_images(
     return any(data_interval_start <= file["LastModified"] < data_interval_end for file in images)
 
 
+def refuse_unknown_params(context: Any) -> None:
+    """Airflow checks each param's value against its schema but accepts any other key in a
+    run's conf: a misspelt one ({"K": 5}) would be ignored, and the run would do something
+    else than asked. Fail the run instead, before any AWS call, naming the key."""
+    declared = set(context["dag"].params)  # context["params"] has the conf's keys merged in
+    unknown = sorted(set(context["dag_run"].conf or {}) - declared)
+    if unknown:
+        raise AirflowFailException(
+            f"unknown trigger param(s): {', '.join(unknown)}; "
+            f"this DAG takes {', '.join(sorted(declared))}"
+        )
+
+
 class NewImagesSensor(S3KeySensor):
     """The provider's S3KeySensor, with a deferral that suits a prefix full of older images.
 
@@ -50,6 +63,7 @@ class NewImagesSensor(S3KeySensor):
         )
 
     def execute(self, context: Any) -> None:
+        refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
     def resume(self, context: Any, deadline: str, event: Any = None) -> None:

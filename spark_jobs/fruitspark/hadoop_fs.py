@@ -14,6 +14,12 @@ def hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
+def qualified(spark: SparkSession, uri: str) -> str:
+    """uri as Spark writes paths in its `path` columns: file:/data/x, s3://bucket/prefix."""
+    filesystem, path = hadoop_path(spark, uri)
+    return filesystem.makeQualified(path).toString()
+
+
 def upload_files(spark: SparkSession, local_dir: Path, uri: str) -> None:
     """Copy the files of local_dir into the folder at uri, replacing files of the same name."""
     filesystem, target = hadoop_path(spark, uri)

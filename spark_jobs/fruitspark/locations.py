@@ -4,7 +4,10 @@ its input."""
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
+
+GLOB_CHARACTERS = re.compile(r"([{}\[\]*?\\])")
 
 
 def normalized(uri: str) -> str:
@@ -30,3 +33,9 @@ def overlap_error(input_uri: str, output_uri: str) -> str | None:
     if inside(source, target):
         return f"--output {output_uri} contains the input {input_uri}: it would be replaced"
     return None
+
+
+def literal(uri: str) -> str:
+    """uri with Hadoop's glob characters escaped: a folder named "Fruits [2024]" is read as
+    that folder, not as a pattern matching "Fruits 2" or "Fruits 0"."""
+    return GLOB_CHARACTERS.sub(r"\\\1", uri)

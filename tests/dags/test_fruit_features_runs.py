@@ -182,3 +182,14 @@ def test_invalid_params_are_refused_before_any_aws_call(run_dag, s3):
         run_dag(conf={"model": "alexnet"})
     assert aws_call.call_count == 0
     assert clusters() == []
+
+
+def test_an_unknown_param_fails_the_run_before_any_aws_call(run_dag, s3):
+    with mock.patch.object(
+        botocore.client.BaseClient, "_make_api_call", side_effect=AssertionError("AWS called")
+    ) as aws_call:
+        dag_run = run_dag(conf={"K": 5})
+    assert aws_call.call_count == 0
+    assert dag_run.state == "failed"
+    assert states(dag_run)["wait_for_new_images"] == "failed"
+    assert clusters() == []

@@ -113,7 +113,8 @@ def test_first_run_writes_the_pca_report_and_step_logs(stack, day_one):
     # spark-submit merges the Python driver's stderr, where the jobs log, into stdout.
     stdout = [text for key, text in logs.items() if key.endswith("/stdout.gz")]
     assert any("featurized 12, rejected 2 of 14 image(s)" in text for text in stdout)
-    assert any("kept k=" in text for text in stdout)
+    version = report_prefix.split("/")[-3]
+    assert any(f"published {version}: k={report['k']} components" in text for text in stdout)
 
 
 def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one, day_two):

@@ -303,6 +303,27 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     assert screenshot.stat().st_size > 10_000
 
 
+def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
+    """Airflow's REST API accepts a conf key that is no param; the first task refuses it."""
+    clusters_before = stack.emr.list_clusters()["Clusters"]
+    triggered = stack.api.post(
+        "/dags/fruit_features/dagRuns",
+        json={"logical_date": datetime.now(UTC).isoformat(), "conf": {"K": 5}},
+    ).raise_for_status()
+    run_id = triggered.json()["dag_run_id"]
+
+    def finished():
+        run = stack.api.get(f"/dags/fruit_features/dagRuns/{run_id}").json()
+        return run if run["state"] in ("success", "failed") else None
+
+    assert wait_for(f"run {run_id} finished", finished, 180, stack.logs)["state"] == "failed"
+    task = f"/dags/fruit_features/dagRuns/{run_id}/taskInstances/wait_for_new_images"
+    assert stack.api.get(task).json()["state"] == "failed"
+    log = stack.api.get(f"{task}/logs/1", headers={"Accept": "text/plain"}).text
+    assert "unknown trigger param(s): K" in log
+    assert stack.emr.list_clusters()["Clusters"] == clusters_before
+
+
 def test_no_log_holds_a_secret_from_env(stack):
     """The services' own logs and every task's log, after a run and a login through the UI."""
     logs = [

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from unittest import mock
 
 import pytest
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
-from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
 from fruit_pipeline.sensors import NewImagesSensor, has_new_images
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 END = START + timedelta(days=1)
-CONTEXT = {"data_interval_start": START, "data_interval_end": END, "params": {}}
+CONTEXT = {
+    "data_interval_start": START,
+    "data_interval_end": END,
+    "params": {"mode": "incremental", "k": None},
+    "dag": SimpleNamespace(params={"mode": "incremental", "k": None}),
+    "dag_run": SimpleNamespace(conf={}),
+}
 
 
 def listed(key: str, modified: datetime) -> dict:
@@ -72,3 +79,20 @@ def test_past_the_deadline_the_run_is_skipped(sensor):
         pytest.raises(AirflowSkipException, match="no new image under s3://b/images/"),
     ):
         sensor.resume(CONTEXT, deadline=past)
+
+
+def test_an_unknown_trigger_param_fails_the_run_before_any_listing(sensor):
+    # Airflow merges the conf into the context's params: the DAG's declared ones decide.
+    misspelt = {
+        **CONTEXT,
+        "params": {"mode": "full", "k": None, "K": 5},
+        "dag_run": SimpleNamespace(conf={"K": 5, "mode": "full"}),
+    }
+    with (
+        mock.patch.object(sensor, "poke") as poke,
+        pytest.raises(
+            AirflowFailException, match=r"unknown trigger param\(s\): K; this DAG takes k, mode"
+        ),
+    ):
+        sensor.execute(misspelt)
+    poke.assert_not_called()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import featurize
 import numpy as np
@@ -23,6 +25,12 @@ def run(spark, *args: str) -> None:
 
 def rows_by_key(spark, uri: str) -> dict:
     return {key(row.path): row for row in spark.read.parquet(uri).collect()}
+
+
+def one_class(tree, label: str, root: Path) -> Path:
+    """A copy of one class folder of the tree, under a root of its own."""
+    shutil.copytree(tree.root / label, root / label)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,7 @@ def test_random_weights_are_deterministic_and_a_weights_file_gives_the_same(
     models.build_featurizer("mobilenet_v2", models.Weights("random")).model.save_weights(
         weights_file
     )
-    subset = str(image_tree.root / "Real Photos")
+    subset = str(one_class(image_tree, "Real Photos", tmp_path / "subset"))
     outputs = {}
     for weights in ("random", str(weights_file)):
         outputs[weights] = str(tmp_path / ("random" if weights == "random" else "from-file"))
@@ -88,16 +96,10 @@ def test_random_weights_are_deterministic_and_a_weights_file_gives_the_same(
 
 def test_the_model_argument_reaches_the_workers(spark, image_tree, tmp_path):
     """Each CNN's feature size is tested without Spark (test_models); here, the plumbing."""
-    run(
-        spark,
-        "--input",
-        str(image_tree.root / "Pépino doux"),
-        "--output",
-        str(tmp_path),
-        "--model",
-        "vgg16",
-    )
-    rows = spark.read.parquet(str(tmp_path)).collect()
+    subset = one_class(image_tree, "Pépino doux", tmp_path / "subset")
+    output = str(tmp_path / "features")
+    run(spark, "--input", str(subset), "--output", output, "--model", "vgg16")
+    rows = spark.read.parquet(output).collect()
     assert [(row.model, len(row.features)) for row in rows] == [("vgg16", 512)] * 2
 
 
@@ -207,3 +209,27 @@ def test_bad_arguments_are_refused(capsys):
     assert "not an ISO 8601 timestamp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         featurize.parse_args(["--input", "x", "--output", "y", "--model", "alexnet"])
+
+
+def test_an_input_folder_named_like_a_glob_is_read_as_written(spark, tmp_path):
+    root = tmp_path / "Fruits [2024]"
+    generate(root, classes=1, per_class=2)
+    (tmp_path / "Fruits 2").mkdir()  # what the pattern [2024] would have matched instead
+    output = str(tmp_path / "features")
+    run(spark, "--input", str(root), "--output", output)
+    assert spark.read.parquet(output).count() == 2
+
+
+def test_an_image_directly_under_the_input_is_rejected_as_no_label(spark, tmp_path):
+    root = tmp_path / "images"
+    generate(root, classes=1, per_class=2)
+    write(root / "loose.jpg", (root / "Apple Braeburn" / "0_100.jpg").read_bytes())
+    output = str(tmp_path / "features")
+    run(spark, "--input", f"file://{root}/", "--output", output)
+    assert {key(row.path) for row in spark.read.parquet(output).collect()} == {
+        "0_100.jpg@Apple Braeburn",
+        "1_100.jpg@Apple Braeburn",
+    }
+    (rejected,) = spark.read.parquet(f"{output}/_rejected").collect()
+    assert (rejected.path.rsplit("/", 1)[1], rejected.label) == ("loose.jpg", None)
+    assert rejected.reason.startswith("no_label: ")

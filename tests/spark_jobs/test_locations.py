@@ -6,7 +6,7 @@ import featurize
 import pca
 import pytest
 
-from fruitspark.locations import normalized, overlap_error
+from fruitspark.locations import literal, normalized, overlap_error
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,8 @@ def test_both_jobs_refuse_to_overwrite_their_input(job, capsys):
         job.parse_args(["--input", "/data/x", "--output", "/data/x/", *size])
     assert exit_info.value.code == 2
     assert "--output /data/x/ is the input" in capsys.readouterr().err
+
+
+def test_glob_characters_are_read_literally():
+    assert literal("s3://b/Fruits [2024]/{a,b}*?") == r"s3://b/Fruits \[2024\]/\{a,b\}\*\?"
+    assert literal("s3://b/images/") == "s3://b/images/"

@@ -39,6 +39,20 @@ def test_the_label_is_the_parent_folder_in_unicode_nfc(spark):
     ]
 
 
+def test_images_directly_under_the_input_have_no_label(spark):
+    images = spark.createDataFrame(
+        [("s3://b/images/loose.jpg", 1), ("s3://b/images/Kiwi/1.jpg", 1), ("s3://b/x/2.jpg", 1)],
+        IMAGE_SCHEMA,
+    )
+    assert rows(featurize.unlabelled(images, "s3://b/images")) == [
+        (
+            "s3://b/images/loose.jpg",
+            None,
+            "no_label: the image is not in a class folder under the input",
+        )
+    ]
+
+
 def test_only_files_over_the_limit_are_rejected_as_too_large(spark):
     images = spark.createDataFrame(
         [("a/Kiwi/small.jpg", 100, "Kiwi"), ("a/Kiwi/big.jpg", 101, "Kiwi")],
