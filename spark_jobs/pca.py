@@ -16,7 +16,6 @@ scaler, covariance, projection) streams them, and the covariance is one n×n agg
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import math
@@ -242,9 +241,7 @@ def write_report(spark: SparkSession, report: dict, projected: DataFrame, uri: s
 
 def write_portable_model(spark: SparkSession, arrays: dict[str, np.ndarray], uri: str) -> None:
     with tempfile.TemporaryDirectory(prefix="pca-model-") as folder:
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        (Path(folder) / PORTABLE_MODEL).write_bytes(buffer.getvalue())
+        np.savez(Path(folder) / PORTABLE_MODEL, **arrays)
         upload_files(spark, Path(folder), uri)
 
 
