@@ -31,7 +31,7 @@ from pyspark.sql import types as T
 
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
-from fruitspark.hadoop_fs import delete_children, list_children, qualified
+from fruitspark.hadoop_fs import delete_children, exists, list_children, qualified
 from fruitspark.labels import label_of, label_udf
 from fruitspark.locations import literal, overlap_error
 from fruitspark.session import configure_logging, run_job
@@ -178,21 +178,28 @@ def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
     )
 
 
-def empty_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> DataFrame:
-    """Zero-byte image files, as rejections.
+def unscanned_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> DataFrame:
+    """Listed image files that no scan returned, as rejections.
 
-    Spark's file sources skip zero-byte files silently: they are the listed files that no
-    scan returned. The paths are only gathered when the counts say some are missing.
+    Spark's file sources skip zero-byte files silently, and, with ignoreMissingFiles, files
+    deleted between the listing and the read: the first still exist ("empty"), the others do
+    not ("vanished"). The paths are only gathered when the counts say some are missing.
     """
     rows = []
     if sum(scan.count() for scan in scans) < len(listed):
         scanned = {row.path for scan in scans for row in scan.select("path").collect()}
         rows = [
-            (path, label_of(path), "empty: the file has no bytes")
+            (path, label_of(path), unscanned_reason(spark, path))
             for path in listed
             if path not in scanned
         ]
     return spark.createDataFrame(rows, "path string, label string, reason string")
+
+
+def unscanned_reason(spark: SparkSession, path: str) -> str:
+    if exists(spark, path):
+        return "empty: the file has no bytes"
+    return "vanished: the file was deleted after it was listed"
 
 
 def featurize_udf(cnn: str, weights: models.Weights, chunk_size: int):
@@ -304,6 +311,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
 
     partitions = size_partitions(spark, len(listed))
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+    # A file deleted after the listing is skipped, then reported as vanished: not a failed day.
+    spark.conf.set("spark.sql.files.ignoreMissingFiles", "true")
     log.info(
         "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
     )
@@ -321,7 +330,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
             .select("path", "label", "reason")
             .unionByName(too_large)
             .unionByName(no_label)
-            .unionByName(empty_files(spark, listed, featurized, too_large, no_label))
+            .unionByName(unscanned_files(spark, listed, featurized, too_large, no_label))
         )
         write_partitions(
             rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"

@@ -14,6 +14,11 @@ def hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
+def exists(spark: SparkSession, uri: str) -> bool:
+    filesystem, path = hadoop_path(spark, uri)
+    return filesystem.exists(path)
+
+
 def qualified(spark: SparkSession, uri: str) -> str:
     """uri as Spark writes paths in its `path` columns: file:/data/x, s3://bucket/prefix."""
     filesystem, path = hadoop_path(spark, uri)

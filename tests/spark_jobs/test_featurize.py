@@ -233,3 +233,24 @@ def test_an_image_directly_under_the_input_is_rejected_as_no_label(spark, tmp_pa
     (rejected,) = spark.read.parquet(f"{output}/_rejected").collect()
     assert (rejected.path.rsplit("/", 1)[1], rejected.label) == ("loose.jpg", None)
     assert rejected.reason.startswith("no_label: ")
+
+
+def test_a_file_deleted_after_the_listing_is_rejected_as_vanished(spark, tmp_path, monkeypatch):
+    root = tmp_path / "images"
+    doomed, *kept = generate(root, classes=1, per_class=3)
+    list_files = featurize.listed_files
+
+    def listed_then_deleted(images):
+        listed = list_files(images)
+        doomed.unlink()  # as a user's cleanup job might, while the day's run starts
+        return listed
+
+    monkeypatch.setattr(featurize, "listed_files", listed_then_deleted)
+    output = str(tmp_path / "features")
+    run(spark, "--input", str(root), "--output", output)
+    assert {key(row.path) for row in spark.read.parquet(output).collect()} == {
+        f"{path.name}@{path.parent.name}" for path in kept
+    }
+    (rejected,) = spark.read.parquet(f"{output}/_rejected").collect()
+    assert key(rejected.path) == f"{doomed.name}@{doomed.parent.name}"
+    assert rejected.reason.startswith("vanished: ")

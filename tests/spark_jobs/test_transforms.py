@@ -63,15 +63,21 @@ def test_only_files_over_the_limit_are_rejected_as_too_large(spark):
     ]
 
 
-def test_listed_files_that_no_scan_returned_are_empty_files(spark):
-    listed = ["file:/in/Kiwi/a.jpg", "file:/in/Kiwi/b.jpg", "file:/in/Cle\u0301mentine/c.jpg"]
+def test_listed_files_that_no_scan_returned_are_empty_or_vanished(spark, tmp_path):
+    read, too_large, empty = (tmp_path / "Kiwi" / name for name in ("a.jpg", "b.jpg", "c.jpg"))
+    read.parent.mkdir()
+    for path, data in ((read, b"x"), (too_large, b"xx"), (empty, b"")):
+        path.write_bytes(data)
+    listed = [f"file:{path}" for path in (read, too_large, empty)]
+    listed.append(f"file:{tmp_path}/Cle\u0301mentine/d.jpg")  # deleted since it was listed
     featurized = spark.createDataFrame([(listed[0],)], "path string")
-    too_large = spark.createDataFrame([(listed[1],)], "path string")
-    assert rows(featurize.empty_files(spark, listed, featurized, too_large)) == [
-        (listed[2], "Cl\u00e9mentine", "empty: the file has no bytes")
+    oversized = spark.createDataFrame([(listed[1],)], "path string")
+    assert rows(featurize.unscanned_files(spark, listed, featurized, oversized)) == [
+        (listed[3], "Cl\u00e9mentine", "vanished: the file was deleted after it was listed"),
+        (listed[2], "Kiwi", "empty: the file has no bytes"),
     ]
     everything = spark.createDataFrame([(path,) for path in listed], "path string")
-    assert rows(featurize.empty_files(spark, listed, everything)) == []
+    assert rows(featurize.unscanned_files(spark, listed, everything)) == []
 
 
 @pytest.mark.parametrize(
