@@ -78,7 +78,10 @@ class Stager:
 
         # One GET at a time would take minutes for a prefix of 20,000 images.
         with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS) as pool:
-            list(pool.map(download, [item["Key"] for item in self._list(bucket, prefix)]))
+            # A key ending in / is a folder marker (the S3 console's "Create folder"): EMRFS
+            # reads it as a folder, and so does a staged copy.
+            keys = [item["Key"] for item in self._list(bucket, prefix)]
+            list(pool.map(download, [key for key in keys if not key.endswith("/")]))
         self.prefixes.append(staged)
         return file_uri(folder) + ("/" if uri.endswith("/") else "")
 

@@ -81,3 +81,14 @@ def test_sync_back_uploads_in_the_order_the_step_wrote(s3, tmp_path, monkeypatch
     monkeypatch.setattr(s3, "upload_file", lambda *args, **kw: uploaded.append(args[2]))
     stager.sync_back()
     assert uploaded == ["pca/v=2/part-0.parquet", "pca/v=2/_report/report.json", "pca/_LATEST"]
+
+
+def test_folder_markers_stage_as_folders_and_survive_the_sync(s3, tmp_path):
+    s3.put_object(Bucket=BUCKET, Key="images/Kiwi/", Body=b"")  # the S3 console's folder
+    s3.put_object(Bucket=BUCKET, Key="images/Empty Class/", Body=b"")
+    stager = Stager(s3, tmp_path)
+    stager.stage_arguments([f"s3://{BUCKET}/images/"])
+    assert (tmp_path / BUCKET / "images" / "Kiwi" / "2.jpg").read_bytes() == b"images/Kiwi/2.jpg"
+    assert stager.sync_back() == {"uploaded": 0, "deleted": 0}
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {"images/Kiwi/", "images/Empty Class/"} <= keys
