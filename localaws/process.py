@@ -26,19 +26,14 @@ class LocalAws:
     logs (a cluster's or step's state change), for a console that follows the run.
     """
 
-    def __init__(
-        self,
-        log_file: Path,
-        workdir: Path | None = None,
-        on_step_event: Callable[[str], None] | None = None,
-    ) -> None:
-        self.endpoint = f"http://127.0.0.1:{free_port()}"
+    def __init__(self, log_file: Path, on_step_event: Callable[[str], None] | None = None) -> None:
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
         self.log_file = log_file
         self.on_step_event = on_step_event
-        workdir = workdir or log_file.parent / "localaws-work"
-        command = [sys.executable, "-m", "localaws", "--port", self.endpoint.rsplit(":", 1)[1]]
+        workdir = log_file.parent / "localaws-work"  # each step's staged data, beside the log
         self.process = subprocess.Popen(
-            [*command, "--workdir", str(workdir)],
+            [sys.executable, "-m", "localaws", "--port", str(port), "--workdir", str(workdir)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -351,9 +351,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
-    return run_job(
-        "featurize", argv, spark, parse_args, run, (AnalysisException, FileNotFoundError)
-    )
+    return run_job("featurize", argv, spark, parse_args, run, INPUT_ERRORS)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ LATEST = "_LATEST"
 VERSION_PREFIX = "v="
 
 
-def new_version(now: datetime | None = None) -> str:
+def new_version() -> str:
     """A version folder name that sorts by creation time: v=20261121T113045123456Z."""
-    return VERSION_PREFIX + (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
+    return VERSION_PREFIX + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def latest_manifest(spark: SparkSession, root: str) -> dict | None:
@@ -49,6 +49,8 @@ def publish(spark: SparkSession, root: str, manifest: dict) -> None:
 def prune_versions(spark: SparkSession, root: str, keep: int) -> list[str]:
     """Delete all but the `keep` newest version folders; never the published one."""
     published = (latest_manifest(spark, root) or {}).get("version")
-    versions = sorted(name for name in list_children(spark, root) if name.startswith("v="))
+    versions = sorted(
+        name for name in list_children(spark, root) if name.startswith(VERSION_PREFIX)
+    )
     doomed = [name for name in versions[: max(len(versions) - keep, 0)] if name != published]
     return delete_children(spark, root, doomed)
