@@ -21,12 +21,16 @@ from typing import Any
 
 from moto.emr.models import emr_backends
 
+from localaws.client import CREDENTIALS, REGION
 from localaws.staging import Stager, split_uri
 
 log = logging.getLogger("localaws.emr")
 TICK_SECONDS = 0.5
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
+# Options whose URI a job reads itself with pyarrow.fs, as on EMR (featurize lists and reads
+# the images so): they stay s3://, and its Python workers reach this S3 at its endpoint.
+DIRECT_READS = {"featurize.py": "--input"}
 
 
 def all_clusters() -> list[Any]:
@@ -40,6 +44,21 @@ def all_clusters() -> list[Any]:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def direct_reads(arguments: list[str]) -> set[int]:
+    """Positions of the spark-submit arguments that DIRECT_READS keeps unstaged: the value of
+    the option, given as `--input=URI` or as `--input URI`, after the job's script."""
+    for start, argument in enumerate(arguments):
+        option = DIRECT_READS.get(argument.rsplit("/", 1)[-1])
+        if option:
+            return {
+                position
+                for position in range(start + 1, len(arguments))
+                if arguments[position].startswith(f"{option}=")
+                or arguments[position - 1] == option
+            }
+    return set()
 
 
 class StepFailure(Exception):
@@ -162,9 +181,16 @@ class EmrRunner(threading.Thread):
                 "localaws runs only command-runner.jar steps whose arguments are a spark-submit"
             )
         stager = Stager(self.s3, folder / "s3")
-        arguments = stager.stage_arguments(list(step.args[1:]))
+        arguments = list(step.args[1:])
+        arguments = stager.stage_arguments(arguments, direct_reads(arguments))
         command = [str(SPARK_SUBMIT), "--master", self.spark_master, *arguments]
-        environment = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+        environment = {
+            **os.environ,
+            **CREDENTIALS,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.s3.meta.endpoint_url,
+            "PYSPARK_PYTHON": sys.executable,
+        }
         with stdout.open("w") as out, stderr.open("w") as err:
             process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
             self.running[cluster.id] = process

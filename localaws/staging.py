@@ -1,5 +1,7 @@
 """Stage the s3:// URIs of a step's arguments into a work folder, and sync them back after.
 
+Local Spark has no S3 connector, so whatever a job reads or writes through Hadoop is staged.
+
 A URI naming an object is downloaded as a file; any other URI is a prefix, downloaded whole,
 and synced back after the step like `aws s3 sync --delete`: new and changed files are
 uploaded, files the step deleted are deleted. Files keep their S3 LastModified as
@@ -50,14 +52,20 @@ class Stager:
     def local_path(self, bucket: str, key: str) -> Path:
         return self.root / bucket / key
 
-    def stage_arguments(self, arguments: list[str]) -> list[str]:
-        """The arguments with every s3:// URI replaced by a file:// URI of its staged copy."""
+    def stage_arguments(self, arguments: list[str], unstaged: set[int] = frozenset()) -> list[str]:
+        """The arguments with every s3:// URI replaced by a file:// URI of its staged copy,
+        except in the arguments at the `unstaged` positions, which are kept as they are."""
         staged: dict[str, str] = {}
-        for argument in arguments:
-            for uri in S3_URI.findall(argument):
+        for position, argument in enumerate(arguments):
+            for uri in S3_URI.findall(argument) if position not in unstaged else ():
                 if uri not in staged:
                     staged[uri] = self.stage(uri)
-        return [S3_URI.sub(lambda match: staged[match.group(0)], arg) for arg in arguments]
+        return [
+            argument
+            if position in unstaged
+            else S3_URI.sub(lambda match: staged[match.group(0)], argument)
+            for position, argument in enumerate(arguments)
+        ]
 
     def stage(self, uri: str) -> str:
         bucket, key = split_uri(uri)

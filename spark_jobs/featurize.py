@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from urllib.parse import unquote
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from pyspark import StorageLevel, TaskContext
@@ -30,23 +28,25 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fruitspark import models
-from fruitspark.batches import DEFAULT_CHUNK, featurize_contents
-from fruitspark.hadoop_fs import delete_children, exists, list_children, qualified
-from fruitspark.labels import label_of, label_udf
-from fruitspark.locations import literal, overlap_error
+from fruitspark.batches import DEFAULT_CHUNK, featurize_files
+from fruitspark.hadoop_fs import delete_children, list_children
+from fruitspark.image_files import APPLE_DOUBLE_PREFIX, is_image
+from fruitspark.labels import label_udf
+from fruitspark.listing import ListedFile, list_files, root_of
+from fruitspark.locations import overlap_error
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
 
-# Hadoop glob: the three extensions in any letter case; other files are never opened.
-IMAGE_GLOB = "*.{[jJ][pP][gG],[jJ][pP][eE][gG],[pP][nN][gG]}"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
 WAVES = 2  # partitions per core, so a slow task does not idle the rest
 ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
-FILE_OPEN_COST = 16 * 1024 * 1024  # see size_partitions
 # An input the job cannot read: exit code 1 and one log line instead of a traceback.
 INPUT_ERRORS = (AnalysisException, FileNotFoundError)
+NO_LABEL = "no_label: the image is not in a class folder under the input"
+APPLE_DOUBLE = "not_an_image: an AppleDouble file (macOS metadata), not an image"
+LISTED_FILE_SCHEMA = "path string, length long, error string"
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -63,6 +63,12 @@ class Window:
     @property
     def is_full(self) -> bool:
         return self.after is None and self.before is None
+
+    def contains(self, moment: datetime) -> bool:
+        """[after, before): the start is inclusive, the end exclusive."""
+        return (self.after is None or self.after <= moment) and (
+            self.before is None or moment < self.before
+        )
 
     def __str__(self) -> str:
         if self.is_full:
@@ -111,38 +117,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 # -- extract ---------------------------------------------------------------------------------
 
 
-def extract_images(spark: SparkSession, input_uri: str, window: Window) -> DataFrame:
-    """Image files under input_uri, read lazily: content is only read for rows that need it.
+def list_images(input_uri: str, window: Window) -> list[ListedFile]:
+    """The image files under input_uri modified inside the window, whatever their names.
 
-    The window is applied when Spark lists the files, so older files never become tasks.
-    modifiedAfter is exclusive and file times have millisecond resolution: moving the start
-    back one millisecond makes the window [after, before).
+    Listed on the driver (see fruitspark.listing): only names and sizes, no content.
     """
-    reader = (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .option("pathGlobFilter", IMAGE_GLOB)
-        .option("timeZone", "UTC")
-    )
-    if window.after:
-        reader = reader.option(
-            "modifiedAfter", spark_time(window.after - timedelta(milliseconds=1))
-        )
-    if window.before:
-        reader = reader.option("modifiedBefore", spark_time(window.before))
-    return reader.load(literal(input_uri))
+    return [
+        file
+        for file in list_files(input_uri)
+        if is_image(file.path) and window.contains(file.modified)
+    ]
 
 
-def spark_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+def extract_images(spark: SparkSession, files: list[ListedFile], per_partition: int) -> DataFrame:
+    """path, length, error: one row per listed file, `per_partition` rows a partition.
 
-
-def listed_files(images: DataFrame) -> list[str]:
-    """The files Spark listed for `images` (window and glob applied), as Hadoop paths.
-
-    inputFiles() needs no job: Spark listed the files when the DataFrame was created.
+    Each partition is handed over as one list: parallelize() slices a flat list by batches
+    of rows, which can leave one partition with twice the work of the others.
     """
-    return [re.sub("^file:///", "file:/", unquote(uri)) for uri in images.inputFiles()]
+    rows = [(file.path, file.length, file.error) for file in files]
+    slices = [rows[start : start + per_partition] for start in range(0, len(rows), per_partition)]
+    partitioned = spark.sparkContext.parallelize(slices, len(slices)).flatMap(lambda rows: rows)
+    return spark.createDataFrame(partitioned, LISTED_FILE_SCHEMA)
 
 
 # -- transform -------------------------------------------------------------------------------
@@ -158,67 +154,52 @@ def directly_under(root: str) -> Column:
     return F.regexp_extract("path", r"^(.*)/[^/]*$", 1) == F.lit(root)
 
 
-def unlabelled(images: DataFrame, root: str) -> DataFrame:
-    """Images directly under the input root, as rejections: no folder names their class."""
-    return images.where(directly_under(root)).select(
-        "path",
-        F.lit(None).cast("string").alias("label"),
-        F.lit("no_label: the image is not in a class folder under the input").alias("reason"),
+def file_name() -> Column:
+    return F.element_at(F.split("path", "/"), -1)
+
+
+def with_verdict(images: DataFrame, root: str, max_bytes: int) -> DataFrame:
+    """Adds `verdict`: why a listed file is rejected before its content is read, or null when
+    it is to be read. One reason a file, the first that applies."""
+    verdict = (
+        F.when(directly_under(root), F.lit(NO_LABEL))
+        .when(F.col("error").isNotNull(), F.concat(F.lit("unreadable: "), "error"))
+        .when(file_name().startswith(APPLE_DOUBLE_PREFIX), F.lit(APPLE_DOUBLE))
+        .when(
+            F.col("length") > max_bytes,
+            F.format_string(f"too_large: %d bytes is over the {max_bytes} byte limit", "length"),
+        )
     )
+    return images.withColumn("verdict", verdict)
 
 
-def oversized(images: DataFrame, max_bytes: int) -> DataFrame:
-    """Files over the size limit, as rejections; their content is never read."""
-    return images.where(F.col("length") > max_bytes).select(
+def rejected_unread(judged: DataFrame) -> DataFrame:
+    """The rejections of with_verdict; an image outside any class folder has no label."""
+    return judged.where(F.col("verdict").isNotNull()).select(
         "path",
-        "label",
-        F.format_string(f"too_large: %d bytes is over the {max_bytes} byte limit", "length").alias(
-            "reason"
-        ),
+        F.when(F.col("verdict") != NO_LABEL, F.col("label")).alias("label"),
+        F.col("verdict").alias("reason"),
     )
-
-
-def unscanned_files(spark: SparkSession, listed: list[str], *scans: DataFrame) -> DataFrame:
-    """Listed image files that no scan returned, as rejections.
-
-    Spark's file sources skip zero-byte files silently, and, with ignoreMissingFiles, files
-    deleted between the listing and the read: the first still exist ("empty"), the others do
-    not ("vanished"). The paths are only gathered when the counts say some are missing.
-    """
-    rows = []
-    if sum(scan.count() for scan in scans) < len(listed):
-        scanned = {row.path for scan in scans for row in scan.select("path").collect()}
-        rows = [
-            (path, label_of(path), unscanned_reason(spark, path))
-            for path in listed
-            if path not in scanned
-        ]
-    return spark.createDataFrame(rows, "path string, label string, reason string")
-
-
-def unscanned_reason(spark: SparkSession, path: str) -> str:
-    if exists(spark, path):
-        return "empty: the file has no bytes"
-    return "vanished: the file was deleted after it was listed"
 
 
 def featurize_udf(cnn: str, weights: models.Weights, chunk_size: int):
-    """A pandas UDF over image bytes; the model is loaded once per Python worker process."""
+    """A pandas UDF over image paths: each Python worker reads its files (fruitspark.listing)
+    and loads the model once."""
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         configure_logging()  # this runs in a Python worker, whose logging is not set up
         local = weights.shipped()
         featurizer = models.cached_featurizer(cnn, local, TaskContext.get().cpus())
-        for contents in batches:
-            yield featurize_contents(contents, featurizer, chunk_size)
+        for paths in batches:
+            yield featurize_files(paths.tolist(), featurizer, chunk_size)
 
     return featurize_images
 
 
 def featurize(images: DataFrame, cnn: str, weights: models.Weights, chunk_size: int) -> DataFrame:
     """path, label, features (null when rejected), reason (null when featurized)."""
-    result = featurize_udf(cnn, weights, chunk_size)(F.col("content"))
+    result = featurize_udf(cnn, weights, chunk_size)(F.col("path"))
     return images.select("path", "label", result.alias("result")).select(
         "path", "label", "result.features", "result.reason"
     )
@@ -285,52 +266,32 @@ def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
     return math.ceil(image_count / per_partition), per_partition
 
 
-def size_partitions(spark: SparkSession, image_count: int) -> int:
-    """Pack files into partitions by count, sized to the cluster's cores.
-
-    binaryFile packs small files by bytes (128 MB, plus a 4 MB "open cost" a file): 32 images
-    a task whatever the cluster. With an open cost far above an image's size, each file
-    weighs about the same, and a partition's byte budget becomes an image count.
-    """
-    partitions, per_partition = partition_plan(image_count, spark.sparkContext.defaultParallelism)
-    spark.conf.set("spark.sql.files.openCostInBytes", str(FILE_OPEN_COST))
-    spark.conf.set("spark.sql.files.maxPartitionBytes", str(per_partition * FILE_OPEN_COST - 1))
-    return partitions
-
-
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     started = time.perf_counter()
     output = args.output.rstrip("/")
     args.weights.ship(spark)
-    images = with_label(extract_images(spark, args.input, args.window))
-    listed = listed_files(images)
-    log.info("found %d image file(s) under %s, %s", len(listed), args.input, args.window)
-    if not listed:
+    files = list_images(args.input, args.window)
+    log.info("found %d image file(s) under %s, %s", len(files), args.input, args.window)
+    if not files:
         log.warning("no image to featurize: nothing written")
         return {"found": 0, "featurized": 0, "rejected": 0}
 
-    partitions = size_partitions(spark, len(listed))
+    partitions, per_partition = partition_plan(len(files), spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
-    # A file deleted after the listing is skipped, then reported as vanished: not a failed day.
-    spark.conf.set("spark.sql.files.ignoreMissingFiles", "true")
     log.info(
         "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
     )
-    root = qualified(spark, args.input)
-    labelled = images.where(~directly_under(root))
-    readable = labelled.where(F.col("length") <= args.max_image_bytes)
-    featurized = featurize(readable, args.model, args.weights, args.chunk_size)
+    images = with_label(extract_images(spark, files, per_partition))
+    judged = with_verdict(images, root_of(args.input), args.max_image_bytes)
+    to_read = judged.where(F.col("verdict").isNull())
+    featurized = featurize(to_read, args.model, args.weights, args.chunk_size)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         write_partitions(features_table(featurized, args.model, args.ingest_date), output)
-        too_large = oversized(labelled, args.max_image_bytes)
-        no_label = unlabelled(images, root)
         rejections = (
             featurized.where(F.col("reason").isNotNull())
             .select("path", "label", "reason")
-            .unionByName(too_large)
-            .unionByName(no_label)
-            .unionByName(unscanned_files(spark, listed, featurized, too_large, no_label))
+            .unionByName(rejected_unread(judged))
         )
         write_partitions(
             rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"
@@ -343,7 +304,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
             drop_other_ingest_dates(spark, root, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started
-    found = len(listed)
+    found = len(files)
     summary = {"found": found, "featurized": featurized_count, "rejected": found - featurized_count}
     log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", summary)
     log.info("done in %.1fs: %.1f images/s, listing included", elapsed, found / elapsed)

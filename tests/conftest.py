@@ -27,6 +27,9 @@ def spark():
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    from fruitspark.session import ship_package
+
+    ship_package(session)  # UDFs of fruitspark, used without a job's main(), need it too
     yield session
     session.stop()
 

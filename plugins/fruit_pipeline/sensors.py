@@ -9,11 +9,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
-def is_image(key: str) -> bool:
-    return key.lower().endswith(IMAGE_SUFFIXES)
+from fruitspark.image_files import is_image
 
 
 def has_new_images(

@@ -78,7 +78,7 @@ def test_tasks_that_call_aws_retry_with_backoff(dag):
 def test_parsing_imports_nothing_heavy():
     code = (
         "import runpy, sys; "
-        f"sys.path.insert(0, {str(ROOT / 'plugins')!r}); "
+        f"sys.path[:0] = [{str(ROOT / 'plugins')!r}, {str(ROOT / 'spark_jobs')!r}]; "
         f"runpy.run_path({str(ROOT / 'dags' / 'fruit_features.py')!r}); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'pyspark', 'torch') if m in sys.modules))"
     )

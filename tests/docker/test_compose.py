@@ -120,6 +120,33 @@ def test_mounted_host_paths_exist_and_include_the_code_folders():
     assert {"./dags", "./plugins", "./spark_jobs"} <= mounted
 
 
+def test_the_dag_imports_resolve_in_the_containers_layout(tmp_path):
+    """Rebuild the containers' file layout from the mounts and PYTHONPATH, then import the
+    plugin the way Airflow does: every first-party module it needs must be mounted."""
+    service = compose.load()["services"]["airflow-scheduler"]
+    container = tmp_path / "container"
+    for volume in service["volumes"]:
+        source, target = volume.split(":")[:2]
+        if source.startswith("."):
+            (container / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            (container / target.lstrip("/")).symlink_to(ROOT / source)
+    search_path = [
+        str(container / "opt/airflow/plugins"),
+        *(
+            str(container / part.lstrip("/"))
+            for part in service["environment"]["PYTHONPATH"].split(":")
+        ),
+    ]
+    code = "import fruit_pipeline.sensors, fruit_pipeline.emr_requests"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {search_path!r}; {code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_every_variable_is_documented_in_env_example():
     used = compose.variables_used(compose.COMPOSE_FILE.read_text())
     documented = documented_variables()

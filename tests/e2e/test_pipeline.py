@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
@@ -36,8 +37,9 @@ def pca_report_prefix(stack) -> str:
     return latest_version(stack.s3, BUCKET, "pca/model=mobilenet_v2/") + "_report/"
 
 
-def relative(paths) -> set[str]:
-    return {"/".join(path.rsplit("/", 2)[-2:]) for path in paths}
+def uploaded(folder: Path, paths) -> set[str]:
+    """The whole s3:// URIs the jobs must record for files uploaded from folder to images/."""
+    return {f"s3://{BUCKET}/images/{path.relative_to(folder).as_posix()}" for path in paths}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def day_one(stack, tmp_path_factory):
     upload_folder(stack.s3, folder, BUCKET, "images/", DAY_ONE)
     state, tasks, cluster = stack.run(RUN_ONE)
     return {
-        "good": relative(str(p) for p in good),
+        "good": uploaded(folder, good),
         "state": state,
         "tasks": tasks,
         "cluster": cluster,
@@ -65,7 +67,7 @@ def day_two(stack, day_one, tmp_path_factory):
     upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
     state, tasks, cluster = stack.run(RUN_TWO)
     return {
-        "good": relative(str(p) for p in good),
+        "good": uploaded(folder, good),
         "state": state,
         "tasks": tasks,
         "cluster": cluster,
@@ -76,7 +78,7 @@ def day_two(stack, day_one, tmp_path_factory):
 def test_first_run_featurizes_every_uploaded_image(stack, day_one):
     assert day_one["state"] == "success", day_one["tasks"]
     table = features(stack)
-    assert relative(table["path"]) == day_one["good"]
+    assert set(table["path"]) == day_one["good"]
     assert set(table["label"]) == {"Apple Braeburn", "Banana", "Cherry Rainier"}
     assert {len(vector) for vector in table["features"]} == {1280}
     assert day_one["cluster"]["Status"]["State"] == "TERMINATED"
@@ -85,10 +87,12 @@ def test_first_run_featurizes_every_uploaded_image(stack, day_one):
 def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, day_one):
     rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=mobilenet_v2/")
     reasons = {
-        path.rsplit("/", 1)[-1]: reason.split(":")[0]
+        path: reason.split(":")[0]
         for path, reason in zip(rejected["path"], rejected["reason"], strict=True)
     }
-    assert reasons == {name: code for name, (_, code) in BROKEN.items()}
+    assert reasons == {
+        f"s3://{BUCKET}/images/Broken/{name}": code for name, (_, code) in BROKEN.items()
+    }
     assert day_one["state"] == "success"
 
 
@@ -122,9 +126,9 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
     table = day_two["features_before"]
     by_date: dict[str, set[str]] = {}
     for path, ingest_date in zip(table["path"], table["ingest_date"], strict=True):
-        by_date.setdefault(ingest_date, set()).update(relative([path]))
+        by_date.setdefault(ingest_date, set()).add(path)
     assert by_date == {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
-    assert relative(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
+    assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
 
 
 def test_rerunning_a_date_adds_no_duplicates(stack, day_two):

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from localaws.client import REGION, client
+from localaws.emr_runner import direct_reads
 from localaws.process import LocalAws
 
 pytestmark = pytest.mark.slow
@@ -124,3 +125,15 @@ def test_clusters_are_filed_under_the_clients_region(aws):
     us_east = client("emr", local_aws.endpoint, region="us-east-1")
     assert cluster_id in {cluster["Id"] for cluster in emr.list_clusters()["Clusters"]}
     assert cluster_id not in {cluster["Id"] for cluster in us_east.list_clusters()["Clusters"]}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "unstaged"),
+    [
+        (["s3://b/jobs/featurize.py", "--input=s3://b/images/", "--output=s3://b/f/"], {1}),
+        (["s3://b/jobs/featurize.py", "--output", "s3://b/f/", "--input", "s3://b/in/"], {4}),
+        (["--py-files", "s3://b/jobs/x.zip", "s3://b/jobs/pca.py", "--input=s3://b/f/"], set()),
+    ],
+)
+def test_only_what_featurize_reads_itself_stays_on_s3(arguments, unstaged):
+    assert direct_reads(arguments) == unstaged

@@ -238,14 +238,14 @@ def test_an_image_directly_under_the_input_is_rejected_as_no_label(spark, tmp_pa
 def test_a_file_deleted_after_the_listing_is_rejected_as_vanished(spark, tmp_path, monkeypatch):
     root = tmp_path / "images"
     doomed, *kept = generate(root, classes=1, per_class=3)
-    list_files = featurize.listed_files
+    list_images = featurize.list_images
 
-    def listed_then_deleted(images):
-        listed = list_files(images)
+    def listed_then_deleted(*arguments):
+        listed = list_images(*arguments)
         doomed.unlink()  # as a user's cleanup job might, while the day's run starts
         return listed
 
-    monkeypatch.setattr(featurize, "listed_files", listed_then_deleted)
+    monkeypatch.setattr(featurize, "list_images", listed_then_deleted)
     output = str(tmp_path / "features")
     run(spark, "--input", str(root), "--output", output)
     assert {key(row.path) for row in spark.read.parquet(output).collect()} == {

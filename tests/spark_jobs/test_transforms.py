@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import featurize
 import pca
 import pytest
+
+from fruitspark.listing import ListedFile
 
 IMAGE_SCHEMA = "path string, length long"
 FEATURE_SCHEMA = (
@@ -39,45 +43,31 @@ def test_the_label_is_the_parent_folder_in_unicode_nfc(spark):
     ]
 
 
-def test_images_directly_under_the_input_have_no_label(spark):
-    images = spark.createDataFrame(
-        [("s3://b/images/loose.jpg", 1), ("s3://b/images/Kiwi/1.jpg", 1), ("s3://b/x/2.jpg", 1)],
-        IMAGE_SCHEMA,
+def test_listing_verdicts_give_one_reason_a_file_and_read_only_the_rest(spark):
+    listed = spark.createDataFrame(
+        [
+            ("s3://b/images/Kiwi/ok.jpg", 100, None),
+            ("s3://b/images/Kiwi/_DSC0001.JPG", 100, None),  # a camera's name: read
+            ("s3://b/images/loose.jpg", 100, None),
+            ("s3://b/images/loose-and-big.jpg", 101, None),  # no_label comes first
+            ("s3://b/images/Kiwi/big.jpg", 101, None),
+            ("s3://b/images/Kiwi/._ok.jpg", 4096, None),
+            ("file:/in/Kiwi/loop.jpg", None, "Too many levels of symbolic links"),
+        ],
+        "path string, length long, error string",
     )
-    assert rows(featurize.unlabelled(images, "s3://b/images")) == [
-        (
-            "s3://b/images/loose.jpg",
-            None,
-            "no_label: the image is not in a class folder under the input",
-        )
+    judged = featurize.with_verdict(featurize.with_label(listed), "s3://b/images", max_bytes=100)
+    assert rows(judged.where("verdict is null"), "path") == [
+        ("s3://b/images/Kiwi/_DSC0001.JPG",),
+        ("s3://b/images/Kiwi/ok.jpg",),
     ]
-
-
-def test_only_files_over_the_limit_are_rejected_as_too_large(spark):
-    images = spark.createDataFrame(
-        [("a/Kiwi/small.jpg", 100, "Kiwi"), ("a/Kiwi/big.jpg", 101, "Kiwi")],
-        "path string, length long, label string",
-    )
-    assert rows(featurize.oversized(images, max_bytes=100)) == [
-        ("a/Kiwi/big.jpg", "Kiwi", "too_large: 101 bytes is over the 100 byte limit")
+    assert rows(featurize.rejected_unread(judged)) == [
+        ("file:/in/Kiwi/loop.jpg", "Kiwi", "unreadable: Too many levels of symbolic links"),
+        ("s3://b/images/Kiwi/._ok.jpg", "Kiwi", featurize.APPLE_DOUBLE),
+        ("s3://b/images/Kiwi/big.jpg", "Kiwi", "too_large: 101 bytes is over the 100 byte limit"),
+        ("s3://b/images/loose-and-big.jpg", None, featurize.NO_LABEL),
+        ("s3://b/images/loose.jpg", None, featurize.NO_LABEL),
     ]
-
-
-def test_listed_files_that_no_scan_returned_are_empty_or_vanished(spark, tmp_path):
-    read, too_large, empty = (tmp_path / "Kiwi" / name for name in ("a.jpg", "b.jpg", "c.jpg"))
-    read.parent.mkdir()
-    for path, data in ((read, b"x"), (too_large, b"xx"), (empty, b"")):
-        path.write_bytes(data)
-    listed = [f"file:{path}" for path in (read, too_large, empty)]
-    listed.append(f"file:{tmp_path}/Cle\u0301mentine/d.jpg")  # deleted since it was listed
-    featurized = spark.createDataFrame([(listed[0],)], "path string")
-    oversized = spark.createDataFrame([(listed[1],)], "path string")
-    assert rows(featurize.unscanned_files(spark, listed, featurized, oversized)) == [
-        (listed[3], "Cl\u00e9mentine", "vanished: the file was deleted after it was listed"),
-        (listed[2], "Kiwi", "empty: the file has no bytes"),
-    ]
-    everything = spark.createDataFrame([(path,) for path in listed], "path string")
-    assert rows(featurize.unscanned_files(spark, listed, everything)) == []
 
 
 @pytest.mark.parametrize(
@@ -98,12 +88,15 @@ def test_partition_plan(images, cores, plan):
     assert (partitions - 1) * per_partition < images <= partitions * per_partition
 
 
-def test_binary_file_reads_follow_the_partition_plan(spark, tmp_path):
-    for number in range(10):
-        (tmp_path / f"{number}.jpg").write_bytes(b"x" * (1000 + number))
-    expected = featurize.size_partitions(spark, 10)
-    read = spark.read.format("binaryFile").load(str(tmp_path))
-    assert read.rdd.getNumPartitions() == expected == 4
+def test_listed_files_are_read_in_the_planned_partitions(spark):
+    files = [
+        ListedFile(f"s3://b/images/Kiwi/{number}.jpg", 1000, datetime(2024, 1, 1, tzinfo=UTC))
+        for number in range(10)
+    ]
+    partitions, per_partition = featurize.partition_plan(len(files), cores=2)
+    extracted = featurize.extract_images(spark, files, per_partition)
+    assert extracted.rdd.glom().map(len).collect() == [3, 3, 3, 1]
+    assert partitions == 4
 
 
 @pytest.mark.parametrize(
