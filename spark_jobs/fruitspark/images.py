@@ -10,7 +10,11 @@ import io
 import warnings
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# HEIC/HEIF, iPhones' default format, through libheif; Pillow reads WebP itself.
+pillow_heif.register_heif_opener()
 
 TARGET_SIZE = (224, 224)
 # Above any phone camera's photo (12-50 MP); a crafted "decompression bomb" past it would
