@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pillow_heif
 import skimage
 from PIL import Image
+
+pillow_heif.register_heif_opener()  # encode(..., "HEIF") writes iPhone-style .heic files
 
 PHOTO_DIR = Path(skimage.__file__).parent / "data"
 # name -> (file in skimage's data folder, what it tests)
