@@ -33,7 +33,7 @@ from fruitspark.hadoop_fs import delete_children, list_children
 from fruitspark.image_files import APPLE_DOUBLE_PREFIX, is_image
 from fruitspark.labels import label_udf
 from fruitspark.listing import ListedFile, list_files, root_of
-from fruitspark.locations import overlap_error
+from fruitspark.locations import REJECTED_FOLDER, overlap_error
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -294,13 +294,13 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
             .unionByName(rejected_unread(judged))
         )
         write_partitions(
-            rejected_table(rejections, args.model, args.ingest_date), f"{output}/_rejected"
+            rejected_table(rejections, args.model, args.ingest_date), f"{output}/{REJECTED_FOLDER}"
         )
         featurized_count = featurized.where(F.col("reason").isNull()).count()
     finally:
         featurized.unpersist()
     if args.window.is_full:
-        for root in (output, f"{output}/_rejected"):
+        for root in (output, f"{output}/{REJECTED_FOLDER}"):
             drop_other_ingest_dates(spark, root, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started

@@ -37,8 +37,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fruitspark import models
-from fruitspark.hadoop_fs import content_bytes, upload_files
-from fruitspark.locations import overlap_error
+from fruitspark.hadoop_fs import content_bytes, exists, upload_files
+from fruitspark.locations import REJECTED_FOLDER, enclosing_folders, literal, overlap_error
 from fruitspark.publication import new_version, prune_versions, publish
 from fruitspark.report import plot_explained_variance, plot_scatter
 from fruitspark.session import run_job
@@ -83,7 +83,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def extract_features(spark: SparkSession, input_uri: str, cnn: str) -> DataFrame:
-    return latest_features(spark.read.parquet(input_uri), cnn)
+    return latest_features(spark.read.parquet(literal(input_uri)), cnn)
 
 
 def size_partitions(spark: SparkSession, input_uri: str, cnn: str) -> None:
@@ -248,8 +248,22 @@ def write_portable_model(spark: SparkSession, arrays: dict[str, np.ndarray], uri
 # -- job -------------------------------------------------------------------------------------
 
 
+def features_dataset_around(spark: SparkSession, uri: str) -> str | None:
+    """The features dataset that uri is, or is inside of: a folder featurize wrote, known by
+    its _rejected/ folder. None when there is none."""
+    for folder in enclosing_folders(uri):
+        if exists(spark, f"{folder}/{REJECTED_FOLDER}"):
+            return folder
+    return None
+
+
 def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     output = args.output.rstrip("/")
+    if dataset := features_dataset_around(spark, output):
+        raise PcaInputError(
+            f"--output {args.output} is inside the features dataset {dataset}: PCA rows there "
+            "would break every later read of its features"
+        )
     size_partitions(spark, args.input, args.model)
     features = extract_features(spark, args.input, args.model)
     sizes = F.size(vector_to_array("features"))

@@ -8,6 +8,8 @@ import re
 from urllib.parse import urlsplit
 
 GLOB_CHARACTERS = re.compile(r"([{}\[\]*?\\])")
+# Inside every features dataset: featurize's rejections, and how PCA knows a dataset.
+REJECTED_FOLDER = "_rejected"
 
 
 def normalized(uri: str) -> str:
@@ -39,3 +41,11 @@ def literal(uri: str) -> str:
     """uri with Hadoop's glob characters escaped: a folder named "Fruits [2024]" is read as
     that folder, not as a pattern matching "Fruits 2" or "Fruits 0"."""
     return GLOB_CHARACTERS.sub(r"\\\1", uri)
+
+
+def enclosing_folders(uri: str) -> list[str]:
+    """uri and every folder above it, nearest first: s3://b/x/y, s3://b/x, s3://b."""
+    folders = [normalized(uri)]
+    while urlsplit(folders[-1]).path not in ("", "/"):
+        folders.append(folders[-1].rsplit("/", 1)[0])
+    return folders

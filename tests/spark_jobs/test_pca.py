@@ -171,6 +171,30 @@ def test_impossible_requests_fail_and_overwrite_nothing(
     assert {path: path.stat().st_mtime_ns for path in output.rglob("*")} == before
 
 
+def test_an_output_inside_a_features_dataset_is_refused_before_anything_runs(
+    spark, features, tmp_path, caplog
+):
+    root, rows, _ = features
+    other_dataset = tmp_path / "features"
+    write_features(spark, str(other_dataset), rows[:4])
+    (other_dataset / "_rejected").mkdir()  # as featurize leaves in every features dataset
+    before = sorted(other_dataset.rglob("*"))
+    output = other_dataset / "model=mobilenet_v2"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "2"], spark) == 1
+    assert f"inside the features dataset file://{other_dataset}" in caplog.text
+    assert sorted(other_dataset.rglob("*")) == before
+
+
+def test_an_input_folder_named_like_a_glob_is_read_as_written(spark, features, tmp_path):
+    _, rows, _ = features
+    root = tmp_path / "Fruits [2024]"
+    write_features(spark, str(root), rows)
+    (tmp_path / "Fruits 2").mkdir()  # what the pattern [2024] would have matched instead
+    output = tmp_path / "pca"
+    assert pca.main(["--input", str(root), "--output", str(output), "--k", "2"], spark) == 0
+    assert json.loads(next(output.rglob("report.json")).read_text())["rows"] == len(rows)
+
+
 def test_a_missing_input_is_a_clear_failure(spark, tmp_path, caplog):
     missing = str(tmp_path / "nowhere")
     assert pca.main(["--input", missing, "--output", str(tmp_path / "out"), "--k", "2"], spark) == 1
