@@ -43,7 +43,7 @@ IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
 WAVES = 2  # partitions per core, so a slow task does not idle the rest
 ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
 # An input the job cannot read: exit code 1 and one log line instead of a traceback.
-INPUT_ERRORS = (AnalysisException, FileNotFoundError)
+INPUT_ERRORS = (AnalysisException, FileNotFoundError, models.ModelFileError)
 NO_LABEL = "no_label: the image is not in a class folder under the input"
 APPLE_DOUBLE = "not_an_image: an AppleDouble file (macOS metadata), not an image"
 LISTED_FILE_SCHEMA = "path string, length long, error string"
@@ -269,7 +269,7 @@ def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     started = time.perf_counter()
     output = args.output.rstrip("/")
-    args.weights.ship(spark)
+    args.weights.ship(spark, args.model)
     files = list_images(args.input, args.window)
     log.info("found %d image file(s) under %s, %s", len(files), args.input, args.window)
     if not files:

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
+from py4j.protocol import Py4JJavaError
 from pyspark import SparkFiles
 from pyspark.sql import SparkSession
 
@@ -42,6 +43,15 @@ CNNS: dict[str, CnnSpec] = {
 DEFAULT_CNN = "mobilenet_v2"
 
 
+class ModelFileError(ValueError):
+    """A weights file that cannot be used; the message names the file and the problem."""
+
+
+def java_message(error: Py4JJavaError) -> str:
+    """The Java exception's own message, without its stack trace."""
+    return str(error.java_exception.getMessage() or error.java_exception.toString())
+
+
 @dataclass(frozen=True)
 class Weights:
     """Where a CNN's weights come from: a preset, or a Keras weights file.
@@ -59,11 +69,23 @@ class Weights:
         """The weights file's path or URI; None for a preset."""
         return None if self.source in self.PRESETS else self.source
 
-    def ship(self, spark: SparkSession) -> None:
-        """On the driver: send a weights file to every executor with Spark's own file
-        distribution (s3:// too)."""
-        if self.file:
+    def ship(self, spark: SparkSession, cnn: str) -> None:
+        """On the driver, before any executor work: send a weights file to every executor
+        with Spark's own file distribution (s3:// too), and load the driver's copy into the
+        CNN, so that a missing, corrupt or wrong file fails here, in one line naming it."""
+        if not self.file:
+            return
+        try:
             spark.sparkContext.addFile(self.file)
+        except Py4JJavaError as error:
+            raise ModelFileError(f"--weights {self.file}: {java_message(error)}") from None
+        try:
+            build_featurizer(cnn, self.shipped())
+        except (OSError, ValueError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise ModelFileError(
+                f"--weights {self.file}: not a weights file of {cnn}: {first_line}"
+            ) from None
 
     def shipped(self) -> Weights:
         """On an executor: the local copy of what ship() sent (addFile keeps the name)."""

@@ -254,3 +254,24 @@ def test_a_file_deleted_after_the_listing_is_rejected_as_vanished(spark, tmp_pat
     (rejected,) = spark.read.parquet(f"{output}/_rejected").collect()
     assert key(rejected.path) == f"{doomed.name}@{doomed.parent.name}"
     assert rejected.reason.startswith("vanished: ")
+
+
+@pytest.mark.parametrize("case", ["missing", "not_hdf5", "another_cnn"])
+def test_a_bad_weights_file_fails_on_the_driver_in_one_line_naming_it(
+    spark, image_tree, tmp_path, caplog, case
+):
+    weights_file = tmp_path / f"{case}.weights.h5"
+    if case == "not_hdf5":
+        weights_file.write_bytes(b"<html>403 Forbidden</html>")  # what a bad download gives
+    if case == "another_cnn":
+        models.build_featurizer("mobilenet_v2", models.Weights("random")).model.save_weights(
+            weights_file
+        )
+    output = tmp_path / "features"
+    arguments = ["--input", str(image_tree.root), "--output", str(output)]
+    arguments += ["--model", "vgg16", "--weights", str(weights_file)]
+    assert featurize.main(arguments, spark) == 1
+    (error,) = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert str(weights_file) in error.getMessage()
+    assert len(error.getMessage().splitlines()) == 1
+    assert not output.exists()
