@@ -55,8 +55,7 @@ def direct_reads(arguments: list[str]) -> set[int]:
             return {
                 position
                 for position in range(start + 1, len(arguments))
-                if arguments[position].startswith(f"{option}=")
-                or arguments[position - 1] == option
+                if arguments[position].startswith(f"{option}=") or arguments[position - 1] == option
             }
     return set()
 

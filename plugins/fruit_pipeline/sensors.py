@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from fruitspark.image_files import is_image
+from fruitspark.image_files import is_apple_double, is_image
 
 
 def has_new_images(
@@ -19,8 +19,9 @@ def has_new_images(
     params: dict[str, Any],
     **_: Any,
 ) -> bool:
-    """The check_fn: an image modified inside the data interval (any image in full mode)."""
-    images = [file for file in files if is_image(file["Key"])]
+    """The check_fn: an image modified inside the data interval (any image in full mode).
+    AppleDouble files have an image's name but nothing to featurize: no cluster for them."""
+    images = [file for file in files if is_image(file["Key"]) and not is_apple_double(file["Key"])]
     if params.get("mode") == "full":
         return bool(images)
     return any(data_interval_start <= file["LastModified"] < data_interval_end for file in images)

@@ -19,12 +19,6 @@ def exists(spark: SparkSession, uri: str) -> bool:
     return filesystem.exists(path)
 
 
-def qualified(spark: SparkSession, uri: str) -> str:
-    """uri as Spark writes paths in its `path` columns: file:/data/x, s3://bucket/prefix."""
-    filesystem, path = hadoop_path(spark, uri)
-    return filesystem.makeQualified(path).toString()
-
-
 def upload_files(spark: SparkSession, local_dir: Path, uri: str) -> None:
     """Copy the files of local_dir into the folder at uri, replacing files of the same name."""
     filesystem, target = hadoop_path(spark, uri)

@@ -35,6 +35,9 @@ def listed(key: str, modified: datetime) -> dict:
         ("images/Kiwi/a.png", END, False),  # the end is not
         ("images/Kiwi/a.jpg", START - timedelta(seconds=1), False),
         ("images/Kiwi/notes.txt", START, False),
+        ("images/_Kiwi/_DSC0001.HEIC", START, True),  # the job's own definition of an image
+        ("images/Kiwi/photo.webp", START, True),
+        ("images/Kiwi/._DSC0001.JPG", START, False),  # macOS metadata: nothing to featurize
     ],
 )
 def test_an_image_is_new_when_modified_inside_the_interval(key, modified, new):
