@@ -43,7 +43,6 @@ def airflow_environment(endpoint: str, home: Path, bucket: str) -> dict[str, str
         "FRUITS_DATA_BUCKET": bucket,
         "FRUITS_ARTIFACTS_URI": f"s3://{bucket}/artifacts/",
         "FRUITS_LOGS_URI": f"s3://{bucket}/emr-logs/",
-        "FRUITS_WEIGHTS": "random",
         "FRUITS_SENSOR_TIMEOUT_SECONDS": "60",
         "FRUITS_SENSOR_POKE_SECONDS": "5",
         "FRUITS_STEP_POKE_SECONDS": "3",

@@ -1,74 +1,89 @@
-"""Upload what the DAG's EMR steps need to an artifacts prefix, on real S3 or a local AWS.
+"""Make and upload what the DAG's EMR steps need to an artifacts prefix, on S3 or a local AWS.
 
     python -m scripts.deploy --artifacts-uri s3://BUCKET/artifacts/
-        [--endpoint-url http://127.0.0.1:4566] [--region eu-west-1] [--weights FILE --model NAME]
+        [--endpoint-url http://127.0.0.1:4566] [--region eu-west-1]
+        [--weights imagenet|random|FILE] [--cnn mobilenet_v2 ...]
 
-Uploads jobs/featurize.py, jobs/pca.py, jobs/fruitspark.zip (the shared package, for
-spark-submit --py-files), the bootstrap script, requirements-emr.txt (exported from uv.lock)
-and, optionally, a Keras weights file as weights/<model>.weights.h5. The names come from
-plugins/fruit_pipeline/emr_requests.py, the module that builds the requests using them.
+Uploads the job scripts, fruitspark.zip (the shared package, for spark-submit --py-files),
+the bootstrap script, requirements-emr.txt (exported from uv.lock), and each CNN exported to
+ONNX with the chosen weights (Keras and tf2onnx run here, never on the cluster). The names
+come from plugins/fruit_pipeline/artifacts.py, which the DAG's request builders use too.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
-import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "plugins"))
-
-from fruit_pipeline.emr_requests import (  # noqa: E402
+from plugins.fruit_pipeline.artifacts import (
     BOOTSTRAP_SCRIPT,
     EMR_REQUIREMENTS,
-    JOBS,
+    JOB_SCRIPTS,
+    PACKAGE,
+    job_script,
+    model_file,
 )
+from spark_jobs.fruitspark.keras_export import Weights, export_onnx
+from spark_jobs.fruitspark.models import CNNS
 
+ROOT = Path(__file__).resolve().parent.parent
 SPARK_JOBS = ROOT / "spark_jobs"
 
 
-def artifacts(workdir: Path, weights: Path | None, model: str) -> dict[str, Path]:
+def artifacts(workdir: Path, weights: Weights, cnns: Sequence[str]) -> dict[str, Path]:
     """Artifact name (relative to the artifacts prefix) -> local file."""
     package = shutil.make_archive(str(workdir / "fruitspark"), "zip", SPARK_JOBS, "fruitspark")
-    files = {
-        f"{JOBS}/featurize.py": SPARK_JOBS / "featurize.py",
-        f"{JOBS}/pca.py": SPARK_JOBS / "pca.py",
-        f"{JOBS}/fruitspark.zip": Path(package),
-        BOOTSTRAP_SCRIPT: SPARK_JOBS / "bootstrap" / Path(BOOTSTRAP_SCRIPT).name,
-        EMR_REQUIREMENTS: SPARK_JOBS / EMR_REQUIREMENTS,
-    }
-    if weights:
-        files[f"weights/{model}.weights.h5"] = weights
+    files = {job_script(name): SPARK_JOBS / f"{name}.py" for name in JOB_SCRIPTS}
+    files[PACKAGE] = Path(package)
+    files[BOOTSTRAP_SCRIPT] = SPARK_JOBS / "bootstrap" / Path(BOOTSTRAP_SCRIPT).name
+    files[EMR_REQUIREMENTS] = SPARK_JOBS / EMR_REQUIREMENTS
+    for cnn in cnns:
+        files[model_file(cnn)] = export_onnx(cnn, weights)
     return files
 
 
-def deploy(artifacts_uri: str, s3, weights: Path | None = None, model: str = "mobilenet_v2"):
+def deploy(
+    artifacts_uri: str, s3, weights: Weights, cnns: Sequence[str] = tuple(CNNS)
+) -> list[str]:
     bucket, _, prefix = artifacts_uri.removeprefix("s3://").partition("/")
     prefix = f"{prefix.rstrip('/')}/" if prefix else ""
     uploaded = []
     with tempfile.TemporaryDirectory(prefix="fruits-deploy-") as folder:
-        for name, path in artifacts(Path(folder), weights, model).items():
+        for name, path in artifacts(Path(folder), weights, cnns).items():
             s3.upload_file(str(path), bucket, prefix + name)
             uploaded.append(f"s3://{bucket}/{prefix}{name}")
     return uploaded
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--artifacts-uri", required=True, help="s3://bucket/prefix/")
     parser.add_argument("--endpoint-url", help="a local AWS; omit for real S3")
     parser.add_argument("--region", default=None)
-    parser.add_argument("--weights", type=Path, help="a Keras weights file to deploy")
-    parser.add_argument("--model", default="mobilenet_v2", help="the CNN the weights are for")
+    parser.add_argument(
+        "--weights",
+        type=Weights,
+        default=Weights("imagenet"),
+        help="imagenet (Keras downloads them here), random (seeded: demos and tests), or a "
+        "Keras weights file (then give its one --cnn)",
+    )
+    parser.add_argument(
+        "--cnn", nargs="+", choices=sorted(CNNS), default=sorted(CNNS), help="CNNs to export"
+    )
     args = parser.parse_args()
     if not args.artifacts_uri.startswith("s3://"):
         parser.error("--artifacts-uri must be an s3:// URI")
+    if args.weights.file and len(args.cnn) != 1:
+        parser.error("a weights file is the weights of one CNN: name it with --cnn")
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url, region_name=args.region)
-    for uri in deploy(args.artifacts_uri, s3, args.weights, args.model):
+    for uri in deploy(args.artifacts_uri, s3, args.weights, args.cnn):
         print(f"uploaded {uri}")
 
 

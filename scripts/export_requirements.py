@@ -14,20 +14,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# EMR 7 ships its own Spark, so pyspark and py4j are left to the cluster.
 EXPORTS: dict[str, list[str]] = {
-    "spark_jobs/requirements-emr.txt": [
-        "--only-group",
-        "spark",
-        "--no-emit-package",
-        "pyspark",
-        "--no-emit-package",
-        "py4j",
-    ],
+    # What the steps import; EMR 7 ships its own Spark, and TensorFlow never runs there.
+    "spark_jobs/requirements-emr.txt": ["--only-group", "emr"],
     # Installed over the official Airflow image, whose own Airflow is the same version.
     "docker/airflow/requirements.txt": ["--only-group", "airflow"],
-    # The local AWS runs the steps with a real pyspark, so here Spark comes from the lock.
-    "docker/localaws/requirements.txt": ["--only-group", "spark", "--only-group", "localaws"],
+    # The local AWS runs the steps with a real pyspark, and its seed exports the CNNs.
+    "docker/localaws/requirements.txt": [
+        "--only-group",
+        "spark",
+        "--only-group",
+        "export",
+        "--only-group",
+        "localaws",
+    ],
 }
 
 

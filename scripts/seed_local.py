@@ -20,6 +20,8 @@ from pathlib import Path
 from localaws.client import REGION, client, upload_folder
 from scripts.deploy import deploy
 from scripts.fruits_sample import generate
+from spark_jobs.fruitspark.keras_export import Weights
+from spark_jobs.fruitspark.models import DEFAULT_CNN
 
 IMAGES_PREFIX = "images/"
 
@@ -31,7 +33,7 @@ def seed(
     existing = {item["Name"] for item in s3.list_buckets()["Buckets"]}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-    deployed = deploy(f"s3://{bucket}/artifacts/", s3)
+    deployed = deploy(f"s3://{bucket}/artifacts/", s3, Weights("random"), [DEFAULT_CNN])
     return deployed, upload_folder(s3, images, bucket, IMAGES_PREFIX, last_modified)
 
 

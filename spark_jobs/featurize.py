@@ -1,10 +1,11 @@
 """featurize: fruit photos -> CNN feature vectors, as Parquet.
 
     spark-submit spark_jobs/featurize.py --input URI --output URI
-        [--model mobilenet_v2|resnet50|vgg16] [--weights imagenet|URI|random]
+        [--model mobilenet_v2|resnet50|vgg16]
+        [--model-file URI.onnx | --weights imagenet|random|FILE]
         [--modified-after TS] [--modified-before TS] [--ingest-date YYYY-MM-DD]
 
-Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model, features, and
+Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model_id, features, and
 <output>/_rejected/model=<cnn>/ingest_date=<date>/ with path, label, reason. A rerun replaces
 only its own (model, ingest date); a run without a window rebuilds the whole model.
 """
@@ -31,6 +32,7 @@ from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_files
 from fruitspark.hadoop_fs import delete_children, list_children
 from fruitspark.image_files import APPLE_DOUBLE_PREFIX, is_image
+from fruitspark.keras_export import Weights, export_onnx
 from fruitspark.labels import label_udf
 from fruitspark.listing import ListedFile, list_files, root_of
 from fruitspark.locations import REJECTED_FOLDER, overlap_error
@@ -92,11 +94,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="folder of class folders of images")
     parser.add_argument("--output", required=True, help="features dataset root")
     parser.add_argument("--model", choices=sorted(models.CNNS), default=models.DEFAULT_CNN)
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model-file",
+        type=models.ModelFile,
+        help="the CNN's ONNX file (path or URI): what the DAG passes, no TensorFlow needed",
+    )
+    source.add_argument(
         "--weights",
-        type=models.Weights,
-        default=models.Weights("random"),
-        help="imagenet (Keras download), random (seeded), or the URI of a Keras weights file",
+        type=Weights,
+        default=Weights("random"),
+        help="without --model-file: export the CNN to ONNX first, with TensorFlow: imagenet "
+        "(Keras downloads), random (seeded, the default) or a Keras weights file",
     )
     parser.add_argument("--modified-after", type=parse_timestamp, help="inclusive window start")
     parser.add_argument("--modified-before", type=parse_timestamp, help="exclusive window end")
@@ -182,33 +191,33 @@ def rejected_unread(judged: DataFrame) -> DataFrame:
     )
 
 
-def featurize_udf(cnn: str, weights: models.Weights, chunk_size: int):
+def featurize_udf(model_file: models.ModelFile, chunk_size: int):
     """A pandas UDF over image paths: each Python worker reads its files (fruitspark.listing)
-    and loads the model once."""
+    and opens the model once."""
 
     @F.pandas_udf(RESULT_TYPE)
     def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         configure_logging()  # this runs in a Python worker, whose logging is not set up
-        local = weights.shipped()
-        featurizer = models.cached_featurizer(cnn, local, TaskContext.get().cpus())
+        featurizer = models.cached_featurizer(model_file.shipped(), TaskContext.get().cpus())
         for paths in batches:
             yield featurize_files(paths.tolist(), featurizer, chunk_size)
 
     return featurize_images
 
 
-def featurize(images: DataFrame, cnn: str, weights: models.Weights, chunk_size: int) -> DataFrame:
+def featurize(images: DataFrame, model_file: models.ModelFile, chunk_size: int) -> DataFrame:
     """path, label, features (null when rejected), reason (null when featurized)."""
-    result = featurize_udf(cnn, weights, chunk_size)(F.col("path"))
+    result = featurize_udf(model_file, chunk_size)(F.col("path"))
     return images.select("path", "label", result.alias("result")).select(
         "path", "label", "result.features", "result.reason"
     )
 
 
-def features_table(featurized: DataFrame, cnn: str, ingest_date: date) -> DataFrame:
+def features_table(featurized: DataFrame, cnn: str, model_id: str, ingest_date: date) -> DataFrame:
     return featurized.where(F.col("reason").isNull()).select(
         "path",
         "label",
+        F.lit(model_id).alias("model_id"),
         F.lit(cnn).alias("model"),
         "features",
         F.lit(ingest_date.isoformat()).alias("ingest_date"),
@@ -259,6 +268,24 @@ def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date
 # -- job -------------------------------------------------------------------------------------
 
 
+def resolve_model_file(args: argparse.Namespace) -> models.ModelFile:
+    """--model-file as given, or the CNN with --weights exported to ONNX (cached)."""
+    if args.model_file:
+        return args.model_file
+    try:
+        return models.ModelFile(str(export_onnx(args.model, args.weights)))
+    except ImportError as error:
+        raise models.ModelFileError(
+            f"--weights {args.weights}: exporting {args.model} to ONNX needs TensorFlow and "
+            f"tf2onnx ({error}); where they are not installed, pass --model-file"
+        ) from None
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise models.ModelFileError(
+            f"--weights {args.weights}: not a weights file of {args.model}: {first_line}"
+        ) from None
+
+
 def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
     """(partitions, images per partition): WAVES per core, at most IMAGES_PER_PARTITION each."""
     wanted = max(cores * WAVES, math.ceil(image_count / IMAGES_PER_PARTITION))
@@ -269,7 +296,8 @@ def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
 def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     started = time.perf_counter()
     output = args.output.rstrip("/")
-    args.weights.ship(spark, args.model)
+    model_file = resolve_model_file(args)
+    model_id = model_file.ship(spark, args.model)
     files = list_images(args.input, args.window)
     log.info("found %d image file(s) under %s, %s", len(files), args.input, args.window)
     if not files:
@@ -279,15 +307,19 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     partitions, per_partition = partition_plan(len(files), spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
     log.info(
-        "featurizing with %s (weights=%s) in %d partition(s)", args.model, args.weights, partitions
+        "featurizing with %s (%s, %s) in %d partition(s)",
+        args.model,
+        model_file,
+        model_id,
+        partitions,
     )
     images = with_label(extract_images(spark, files, per_partition))
     judged = with_verdict(images, root_of(args.input), args.max_image_bytes)
     to_read = judged.where(F.col("verdict").isNull())
-    featurized = featurize(to_read, args.model, args.weights, args.chunk_size)
+    featurized = featurize(to_read, model_file, args.chunk_size)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        write_partitions(features_table(featurized, args.model, args.ingest_date), output)
+        write_partitions(features_table(featurized, args.model, model_id, args.ingest_date), output)
         rejections = (
             featurized.where(F.col("reason").isNotNull())
             .select("path", "label", "reason")

@@ -83,7 +83,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def extract_features(spark: SparkSession, input_uri: str, cnn: str) -> DataFrame:
-    return latest_features(spark.read.parquet(literal(input_uri)), cnn)
+    features = spark.read.parquet(literal(input_uri))
+    if "model_id" not in features.columns:
+        raise PcaInputError(
+            f"the features under {input_uri} do not record their model file (written by an "
+            "earlier featurize): rebuild them with a full featurize run"
+        )
+    return latest_features(features, cnn)
 
 
 def size_partitions(spark: SparkSession, input_uri: str, cnn: str) -> None:
@@ -111,6 +117,12 @@ def check_input(stats: dict, args: argparse.Namespace) -> None:
         raise PcaInputError(f"no {args.model} features under {args.input}")
     if rows < 2:
         raise PcaInputError(f"PCA needs at least 2 {args.model} images; there is {rows}")
+    if stats["model_ids"] > 1:
+        raise PcaInputError(
+            f"{args.model} features come from {stats['model_ids']} model files "
+            f"({stats['first_model_id']} ... {stats['last_model_id']}): PCA fits one model's "
+            "features; rebuild them with a full featurize run (mode=full) with one model file"
+        )
     if stats["smallest"] != stats["feature_size"]:
         raise PcaInputError(
             f"{args.model} features have sizes from {stats['smallest']} to "
@@ -128,7 +140,7 @@ def latest_features(features: DataFrame, cnn: str) -> DataFrame:
         features.where(F.col("model") == cnn)
         .withColumn("recency", F.row_number().over(latest_first))
         .where(F.col("recency") == 1)
-        .select("path", "label", array_to_vector("features").alias("features"))
+        .select("path", "label", "model_id", array_to_vector("features").alias("features"))
     )
 
 
@@ -202,18 +214,17 @@ def portable_model(scaler: StandardScalerModel, pca: PCAModel) -> dict[str, np.n
 # -- load ------------------------------------------------------------------------------------
 
 
-def build_report(
-    args, version: str, rows: int, classes: int, feature_size: int, explained, warnings: list[str]
-):
+def build_report(args, version: str, stats: dict, explained, warnings: list[str]) -> dict:
     explained = [float(share) for share in explained]
     cumulative = [sum(explained[: i + 1]) for i in range(len(explained))]
     return {
         "model": args.model,
+        "model_id": stats["first_model_id"],
         "input": args.input,
         "version": version,
-        "rows": rows,
-        "classes": classes,
-        "feature_size": feature_size,
+        "rows": stats["rows"],
+        "classes": stats["classes"],
+        "feature_size": stats["feature_size"],
         "k": len(explained),
         "target_variance": args.variance,
         "explained_variance": explained,
@@ -272,6 +283,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         F.countDistinct("label").alias("classes"),
         F.min(sizes).alias("smallest"),
         F.max(sizes).alias("feature_size"),
+        F.countDistinct("model_id").alias("model_ids"),
+        F.min("model_id").alias("first_model_id"),
+        F.max("model_id").alias("last_model_id"),
     ).first()
     check_input(stats.asDict(), args)
     rows, feature_size = stats["rows"], stats["feature_size"]
@@ -298,9 +312,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     project(model, features).write.parquet(version_uri)
     model.write().save(f"{version_uri}/_model")
     write_portable_model(spark, portable_model(scaler, pca), f"{version_uri}/_model")
-    report = build_report(
-        args, version, rows, stats["classes"], feature_size, pca.explainedVariance, warnings
-    )
+    report = build_report(args, version, stats.asDict(), pca.explainedVariance, warnings)
     write_report(spark, report, spark.read.parquet(version_uri), f"{version_uri}/_report")
 
     manifest = {
@@ -309,6 +321,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         "k": report["k"],
         "variance": report["cumulative_variance"][-1],
         "model": args.model,
+        "model_id": report["model_id"],
         "created_at": report["created_at"],
     }
     publish(spark, output, manifest)

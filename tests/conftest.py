@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 import pytest
 
 from tests import airflow_env
 
 airflow_env.configure()
+# ONNX exports of the CNNs, shared by the session's tests and the jobs they start.
+os.environ.setdefault("FRUITSPARK_MODEL_CACHE", tempfile.mkdtemp(prefix="fruits-onnx-"))
 
 
 @pytest.fixture(scope="session")

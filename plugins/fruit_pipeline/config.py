@@ -18,7 +18,6 @@ PREFIX = "FRUITS_"
 # The CNNs spark_jobs/featurize.py knows; tests check the two lists agree.
 CNN_MODELS = ("mobilenet_v2", "resnet50", "vgg16")
 SMALLEST_FEATURE_SIZE = 512  # VGG16's: the largest k every model can give
-PRESET_WEIGHTS = ("deployed", "random", "imagenet")
 
 # S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
 # ending with a letter or digit, no two adjacent dots, not shaped like an IP address.
@@ -28,9 +27,9 @@ KEY_PREFIX = r"^(?:[^/]+/)+$"  # a/ or a/b/: relative, ending with /
 REGION = r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$"  # eu-west-1, us-gov-west-1
 
 
-def _weights(value: str) -> str:
-    if value not in PRESET_WEIGHTS and not re.match(rf"^s3://{BUCKET}/.+[^/]$", value):
-        raise ValueError(f"must be one of {', '.join(PRESET_WEIGHTS)} or the s3:// URI of a file")
+def _model_file(value: str) -> str:
+    if value != "deployed" and not re.match(rf"^s3://{BUCKET}/.+\.onnx$", value):
+        raise ValueError("must be deployed or the s3:// URI of an .onnx file")
     return value
 
 
@@ -59,15 +58,15 @@ class PipelineConfig(BaseModel):
     artifacts_uri: str = Field(
         "s3://fruits-data/artifacts/",
         pattern=S3_FOLDER_URI,
-        description="job scripts, bootstrap, requirements, weights",
+        description="job scripts, package, bootstrap, requirements, ONNX models",
     )
     logs_uri: str = Field(
         "s3://fruits-data/emr-logs/", pattern=S3_FOLDER_URI, description="EMR LogUri"
     )
-    weights: Annotated[str, AfterValidator(_weights)] = Field(
+    model_file: Annotated[str, AfterValidator(_model_file)] = Field(
         "deployed",
-        description="deployed (<artifacts>/weights/<model>.weights.h5), imagenet, random, "
-        "or the s3:// URI of a weights file",
+        description="deployed (<artifacts>/models/<model>.onnx, exported by scripts.deploy) "
+        "or the s3:// URI of an ONNX file",
     )
     emr_release: str = Field("emr-7.9.0", pattern=r"^emr-7\.\d+\.\d+$")
     job_flow_role: str = Field("EMR_EC2_DefaultRole", description="instance profile")

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from fruit_pipeline.artifacts import (
+    BOOTSTRAP_SCRIPT,
+    EMR_REQUIREMENTS,
+    PACKAGE,
+    job_script,
+    model_file,
+)
 from fruit_pipeline.config import PipelineConfig
 
 PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
-JOBS = "jobs"  # artifacts sub-folder of the job scripts and fruitspark.zip
-BOOTSTRAP_SCRIPT = "bootstrap/install-python-requirements.sh"
-EMR_REQUIREMENTS = "requirements-emr.txt"
 # A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
 ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 
@@ -103,10 +107,10 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
     return request
 
 
-def weights_argument(config: PipelineConfig) -> str:
-    if config.weights == "deployed":
-        return config.artifact(f"weights/{MODEL}.weights.h5")
-    return config.weights
+def model_file_argument(config: PipelineConfig) -> str:
+    if config.model_file == "deployed":
+        return config.artifact(model_file(MODEL))
+    return config.model_file
 
 
 def spark_submit(config: PipelineConfig, name: str, arguments: list[str]) -> dict[str, Any]:
@@ -121,8 +125,8 @@ def spark_submit(config: PipelineConfig, name: str, arguments: list[str]) -> dic
                 "--deploy-mode",
                 "client",
                 "--py-files",
-                config.artifact(f"{JOBS}/fruitspark.zip"),
-                config.artifact(f"{JOBS}/{name}.py"),
+                config.artifact(PACKAGE),
+                config.artifact(job_script(name)),
                 *arguments,
             ],
         },
@@ -138,7 +142,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--input={config.images_uri}",
             f"--output={config.features_uri}",
             f"--model={MODEL}",
-            f"--weights={weights_argument(config)}",
+            f"--model-file={model_file_argument(config)}",
             f"--modified-after={WINDOW_START}",
             f"--modified-before={WINDOW_END}",
             f"--ingest-date={INGEST_DATE}",

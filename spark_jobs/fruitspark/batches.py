@@ -57,10 +57,9 @@ def _featurize(
     chunk_size: int,
     map_each: Callable[..., Iterable[np.ndarray | RejectedImage]],
 ) -> pd.DataFrame:
-    """At most `chunk_size` decoded images exist at a time, whatever the batch size. The CNN
-    always gets exactly `chunk_size` images, padded with blanks: a new batch shape would make
-    TensorFlow trace its graph again, which costs as much as ~50 images.
-    """
+    """At most `chunk_size` decoded images exist at a time, whatever the batch size. A last,
+    smaller chunk is run as it is: ONNX Runtime takes any batch size at the same speed per
+    image (tests/benchmarks/bench_featurize.py measures it)."""
 
     def attempt(item: Item) -> np.ndarray | RejectedImage:
         try:
@@ -80,9 +79,7 @@ def _featurize(
                 arrays.append(loaded)
                 positions.append(position)
         if arrays:
-            batch = np.stack(arrays)
-            padding = np.zeros((chunk_size - len(arrays), *batch.shape[1:]), dtype=batch.dtype)
-            vectors = featurizer(np.concatenate([batch, padding]))[: len(arrays)]
+            vectors = featurizer(np.stack(arrays))
             for position, vector in zip(positions, vectors, strict=True):
                 features[position] = vector
     return pd.DataFrame({"features": features, "reason": reasons})

@@ -1,27 +1,28 @@
-"""The pretrained CNNs, without their top, and their loading once per Python process.
+"""The CNNs, as ONNX model files run by ONNX Runtime: what the EMR steps need, and no more.
 
-TensorFlow is imported lazily: the driver only needs names and feature sizes.
+Keras builds the CNNs and tf2onnx exports them (fruitspark.keras_export, never on the
+cluster). A model file takes uint8 RGB images (N, 224, 224, 3), any N, and returns the
+features (N, feature_size): the CNN's own preprocess_input is inside the graph.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 import numpy as np
+import onnxruntime
 from py4j.protocol import Py4JJavaError
 from pyspark import SparkFiles
 from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-RANDOM_SEED = 1234
-INPUT_SHAPE = (224, 224, 3)
+INPUT_NAME = "images"
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ DEFAULT_CNN = "mobilenet_v2"
 
 
 class ModelFileError(ValueError):
-    """A weights file that cannot be used; the message names the file and the problem."""
+    """A model or weights file that cannot be used; the message names the file."""
 
 
 def java_message(error: Py4JJavaError) -> str:
@@ -52,102 +53,72 @@ def java_message(error: Py4JJavaError) -> str:
     return str(error.java_exception.getMessage() or error.java_exception.toString())
 
 
-@dataclass(frozen=True)
-class Weights:
-    """Where a CNN's weights come from: a preset, or a Keras weights file.
-
-    `imagenet` makes Keras download them; `random` is a seeded random initialisation (offline
-    demos and tests); anything else is the path or URI of a Keras weights file.
-    """
-
-    PRESETS = ("imagenet", "random")
-
-    source: str
-
-    @property
-    def file(self) -> str | None:
-        """The weights file's path or URI; None for a preset."""
-        return None if self.source in self.PRESETS else self.source
-
-    def ship(self, spark: SparkSession, cnn: str) -> None:
-        """On the driver, before any executor work: send a weights file to every executor
-        with Spark's own file distribution (s3:// too), and load the driver's copy into the
-        CNN, so that a missing, corrupt or wrong file fails here, in one line naming it."""
-        if not self.file:
-            return
-        try:
-            spark.sparkContext.addFile(self.file)
-        except Py4JJavaError as error:
-            raise ModelFileError(f"--weights {self.file}: {java_message(error)}") from None
-        try:
-            build_featurizer(cnn, self.shipped())
-        except (OSError, ValueError) as error:
-            first_line = str(error).strip().splitlines()[0]
-            raise ModelFileError(
-                f"--weights {self.file}: not a weights file of {cnn}: {first_line}"
-            ) from None
-
-    def shipped(self) -> Weights:
-        """On an executor: the local copy of what ship() sent (addFile keeps the name)."""
-        if not self.file:
-            return self
-        return Weights(SparkFiles.get(PurePosixPath(self.file).name))
-
-    def __str__(self) -> str:
-        return self.source
+def identity(path: str) -> str:
+    """A model file's identity: the SHA-256 of its bytes, recorded with every feature row."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as model_file:
+        for block in iter(lambda: model_file.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
 
 
-class Featurizer:
-    """A CNN without its top, with global average pooling, and its own preprocess_input."""
+class OnnxFeaturizer:
+    """One ONNX Runtime session on a model file, with the cores Spark gave the task."""
 
-    def __init__(self, model: Any, preprocess: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.model = model
-        self.preprocess = preprocess
+    def __init__(self, path: str, cores: int) -> None:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = cores  # tasks x threads never exceed the cores
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            path, options, providers=["CPUExecutionProvider"]
+        )
+        self.feature_size = self.session.get_outputs()[0].shape[-1]
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (N, 224, 224, 3) -> float32 features (N, feature_size)."""
-        batch = self.preprocess(images.astype(np.float32))
-        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
-
-
-def build_featurizer(cnn: str, weights: Weights) -> Featurizer:
-    """The CNN with its weights; a weights file must be a local path here."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import importlib
-
-    import keras
-
-    spec = CNNS[cnn]
-    module = importlib.import_module(f"keras.applications.{spec.keras_module}")
-    architecture = getattr(module, spec.keras_class)
-    if weights.source == "random":
-        keras.utils.set_random_seed(RANDOM_SEED)
-    model = architecture(
-        include_top=False,
-        pooling="avg",
-        input_shape=INPUT_SHAPE,
-        weights="imagenet" if weights.source == "imagenet" else None,
-    )
-    if weights.file:
-        model.load_weights(weights.file)
-    return Featurizer(model, module.preprocess_input)
-
-
-def limit_threads(cores: int) -> None:
-    """Give TensorFlow the cores Spark gave the task: tasks x threads never exceed the cores."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(cores)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        log.warning("TensorFlow already initialised; cannot limit it to %d thread(s)", cores)
+        return self.session.run(None, {INPUT_NAME: images})[0]
 
 
 @functools.cache
-def cached_featurizer(cnn: str, weights: Weights, cores: int) -> Featurizer:
-    """One model per Python worker process (Spark reuses workers across tasks)."""
-    limit_threads(cores)
-    log.info("pid %d: loading %s (weights=%s, %d core(s))", os.getpid(), cnn, weights, cores)
-    return build_featurizer(cnn, weights)
+def cached_featurizer(path: str, cores: int) -> OnnxFeaturizer:
+    """One session per Python worker process (Spark reuses workers across tasks)."""
+    log.info("pid %d: loading %s (%d core(s))", os.getpid(), path, cores)
+    return OnnxFeaturizer(path, cores)
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """The ONNX file of a CNN: a path or URI (s3:// too) on the driver, a local copy on each
+    executor."""
+
+    uri: str
+
+    def ship(self, spark: SparkSession, cnn: str) -> str:
+        """On the driver, before any executor work: send the file to every executor with
+        Spark's own file distribution, and open the driver's copy, so that a missing, corrupt
+        or wrong file fails here, in one line naming it. Returns the model's identity."""
+        try:
+            spark.sparkContext.addFile(self.uri)
+        except Py4JJavaError as error:
+            raise ModelFileError(f"model file {self.uri}: {java_message(error)}") from None
+        local = self.shipped()
+        try:
+            size = OnnxFeaturizer(local, 1).feature_size
+        except Exception as error:  # ONNX Runtime raises its own types, not exported
+            first_line = str(error).strip().splitlines()[0]
+            raise ModelFileError(
+                f"model file {self.uri}: not an ONNX model: {first_line}"
+            ) from None
+        if size != CNNS[cnn].feature_size:
+            raise ModelFileError(
+                f"model file {self.uri} gives {size} features; {cnn} gives "
+                f"{CNNS[cnn].feature_size}: is it the file of another CNN?"
+            )
+        return identity(local)
+
+    def shipped(self) -> str:
+        """The local copy of what ship() sent (addFile keeps the name)."""
+        return SparkFiles.get(PurePosixPath(self.uri).name)
+
+    def __str__(self) -> str:
+        return self.uri

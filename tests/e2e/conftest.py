@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fruitspark.keras_export import Weights
+from fruitspark.models import DEFAULT_CNN
 from localaws.airflow_runs import airflow, airflow_environment, run_dag
 from localaws.client import REGION, client
 from localaws.process import LocalAws
@@ -46,7 +48,7 @@ def stack(tmp_path_factory):
     try:
         s3 = client("s3", local_aws.endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        deploy(f"s3://{BUCKET}/artifacts/", s3)
+        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"), [DEFAULT_CNN])
         environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
         log = folder / "airflow.log"

@@ -142,8 +142,8 @@ def test_rerunning_a_date_adds_no_duplicates(stack, day_two):
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
     before = stack.keys("features/") | stack.keys("pca/")
-    missing_weights = f"s3://{BUCKET}/artifacts/weights/none-such.weights.h5"
-    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_WEIGHTS=missing_weights)
+    missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
+    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_MODEL_FILE=missing_model)
     assert state == "failed"
     assert tasks["watch_spark_steps"] == "failed"
     assert tasks["terminate_emr_cluster"] == "success"

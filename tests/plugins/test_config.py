@@ -29,8 +29,10 @@ def test_variables_override_defaults():
         ({"FRUITS_CORE_INSTANCE_COUNT": "zero"}, "core_instance_count"),
         ({"FRUITS_EMR_RELEASE": "emr-6.15.0"}, "emr_release"),
         ({"FRUITS_BUCKET": "typo"}, "bucket"),
-        ({"FRUITS_WEIGHTS": "bogus"}, "weights"),
-        ({"FRUITS_WEIGHTS": "https://example.com/w.h5"}, "weights"),
+        ({"FRUITS_MODEL_FILE": "bogus"}, "model_file"),
+        ({"FRUITS_MODEL_FILE": "https://example.com/m.onnx"}, "model_file"),
+        ({"FRUITS_MODEL_FILE": "random"}, "model_file"),  # clusters run ONNX only
+        ({"FRUITS_WEIGHTS": "deployed"}, "weights"),  # the variable before ONNX: unknown
         ({"FRUITS_DATA_BUCKET": "Bad_Bucket!"}, "data_bucket"),
         ({"FRUITS_DATA_BUCKET": "192.168.1.1"}, "data_bucket"),
         ({"FRUITS_DATA_BUCKET": "fruits..data"}, "data_bucket"),
@@ -56,7 +58,7 @@ def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment
 @pytest.mark.parametrize(
     "environment",
     [
-        {"FRUITS_WEIGHTS": "s3://models-bucket/weights/mobilenet_v2.weights.h5"},
+        {"FRUITS_MODEL_FILE": "s3://models-bucket/models/mobilenet_v2.onnx"},
         {"FRUITS_ARTIFACTS_URI": "s3://fruits-code/releases/v2/"},
         {"FRUITS_LOGS_URI": "s3://fruits-logs/"},
         {"FRUITS_REGION": "us-gov-west-1"},

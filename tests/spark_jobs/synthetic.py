@@ -30,6 +30,7 @@ def write_synthetic_features(
     days: int = 1,
     classes: int = 8,
     seed: int = 0,
+    model_id: str = "sha256:synthetic",
 ) -> np.ndarray:
     """root/model=<model>/ingest_date=<day>/part-N.parquet, rows spread over `days`; row i
     of the returned matrix is the image s3://fruits/images/<label>/<i>.jpg."""
@@ -47,6 +48,7 @@ def write_synthetic_features(
                     f"s3://fruits/images/class {i % classes}/{i}.jpg" for i in range(start, stop)
                 ],
                 "label": [f"class {i % classes}" for i in range(start, stop)],
+                "model_id": [model_id] * (stop - start),
                 "features": pa.ListArray.from_arrays(offsets, values),
             }
         )

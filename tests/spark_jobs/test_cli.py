@@ -13,6 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from fruitspark.keras_export import Weights, export_onnx
+from fruitspark.models import identity
 from scripts.fruits_sample import generate
 from tests.spark_jobs.photos import write
 from tests.spark_jobs.synthetic import write_synthetic_features
@@ -22,13 +24,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 ENVIRONMENT = {key: value for key, value in os.environ.items() if key != "PYSPARK_PYTHON"}
+# Loaded by every Python process of a job (driver and workers): as on an EMR node, where
+# requirements-emr.txt installs no TensorFlow, importing it fails.
+WITHOUT_TENSORFLOW = """
+import sys
 
 
-def job(name: str, *args: str) -> subprocess.CompletedProcess:
+class NotOnTheCluster:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
+            raise ImportError(f"{name} is not installed on the cluster")
+
+
+sys.meta_path.insert(0, NotOnTheCluster())
+"""
+
+
+def job(name: str, *args: str, environment: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, f"spark_jobs/{name}.py", *args],
         cwd=ROOT,
-        env=ENVIRONMENT,
+        env=environment or ENVIRONMENT,
         capture_output=True,
         text=True,
         timeout=300,
@@ -40,10 +56,15 @@ def published_report(output: Path) -> dict:
     return json.loads((output / version / "_report" / "report.json").read_text())
 
 
-def test_featurize_then_pca_from_the_command_line(tmp_path):
+def test_featurize_then_pca_from_the_command_line_as_on_the_cluster(tmp_path):
+    """With the deployed ONNX file, as the DAG runs them: no TensorFlow anywhere."""
     images, features, reduced = tmp_path / "images", tmp_path / "features", tmp_path / "pca"
     generate(images, classes=3, per_class=3)
     write(images / "Banana" / "broken.jpg", b"\xff\xd8 not really a jpeg")
+    model_file = export_onnx("mobilenet_v2", Weights("random"))
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(WITHOUT_TENSORFLOW)
+    cluster = {**ENVIRONMENT, "PYTHONPATH": str(tmp_path / "site")}
 
     done = job(
         "featurize",
@@ -53,11 +74,42 @@ def test_featurize_then_pca_from_the_command_line(tmp_path):
         str(features),
         "--ingest-date",
         "2026-11-20",
+        "--model-file",
+        str(model_file),
+        environment=cluster,
     )
     assert done.returncode == 0, done.stderr
     assert "featurized 9, rejected 1 of 10 image(s)" in done.stderr
+    assert identity(str(model_file)) in done.stderr
+    cached = job(  # --weights random was exported above, and is cached: no TensorFlow either
+        "featurize",
+        "--input",
+        str(images),
+        "--output",
+        str(tmp_path / "again"),
+        environment=cluster,
+    )
+    assert cached.returncode == 0, cached.stderr
+    assert f"cached ONNX model {model_file}" in cached.stderr
+    uncached = job(
+        "featurize",
+        *("--input", str(images), "--output", str(tmp_path / "vgg"), "--model", "vgg16"),
+        environment={**cluster, "FRUITSPARK_MODEL_CACHE": str(tmp_path / "empty-cache")},
+    )
+    assert uncached.returncode == 1
+    assert "exporting vgg16 to ONNX needs TensorFlow" in uncached.stderr
+    assert "Traceback" not in uncached.stderr
 
-    done = job("pca", "--input", str(features), "--output", str(reduced), "--variance", "0.8")
+    done = job(
+        "pca",
+        "--input",
+        str(features),
+        "--output",
+        str(reduced),
+        "--variance",
+        "0.8",
+        environment=cluster,
+    )
     assert done.returncode == 0, done.stderr
     report = published_report(reduced)
     assert (report["rows"], report["classes"]) == (9, 3)

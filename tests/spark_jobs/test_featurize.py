@@ -11,7 +11,7 @@ import featurize
 import numpy as np
 import pytest
 
-from fruitspark import models
+from fruitspark import keras_export, models
 from scripts.fruits_sample import generate
 from tests.spark_jobs.conftest import MAX_IMAGE_BYTES, key
 from tests.spark_jobs.photos import write
@@ -60,7 +60,7 @@ def test_every_usable_image_is_featurized_with_its_label(spark, featurized, imag
 
 def test_output_schema(spark, featurized):
     table = spark.read.parquet(featurized)
-    assert table.columns == ["path", "label", "features", "model", "ingest_date"]
+    assert table.columns == ["path", "label", "model_id", "features", "model", "ingest_date"]
     assert table.schema["features"].dataType.simpleString() == "array<float>"
 
 
@@ -71,27 +71,21 @@ def test_unusable_files_are_rejected_with_reasons(spark, featurized, image_tree)
     assert all(row.label == name.split("@")[1] for name, row in rejected.items())
 
 
-def test_random_weights_are_deterministic_and_a_weights_file_gives_the_same(
+def test_a_model_file_gives_its_features_and_its_identity_to_every_row(
     spark, featurized, image_tree, tmp_path
 ):
-    weights_file = tmp_path / "mobilenet_v2.weights.h5"
-    models.build_featurizer("mobilenet_v2", models.Weights("random")).model.save_weights(
-        weights_file
-    )
+    model_file = keras_export.export_onnx("mobilenet_v2", keras_export.Weights("random"))
     subset = str(one_class(image_tree, "Real Photos", tmp_path / "subset"))
-    outputs = {}
-    for weights in ("random", str(weights_file)):
-        outputs[weights] = str(tmp_path / ("random" if weights == "random" else "from-file"))
-        run(spark, "--input", subset, "--output", outputs[weights], "--weights", weights)
-    seeded, from_file = (rows_by_key(spark, output) for output in outputs.values())
-    first = rows_by_key(spark, featurized)
-    assert seeded.keys() == from_file.keys()
-    assert len(seeded) == 5
-    for name, row in seeded.items():
-        np.testing.assert_array_equal(row.features, from_file[name].features)
-        # Other batch compositions round differently in oneDNN, by far less than this.
-        scale = np.abs(first[name].features).max()
-        np.testing.assert_allclose(row.features, first[name].features, atol=1e-4 * scale)
+    output = str(tmp_path / "from-model-file")
+    run(spark, "--input", subset, "--output", output, "--model-file", str(model_file))
+    from_file, seeded = rows_by_key(spark, output), rows_by_key(spark, featurized)
+    assert len(from_file) == 5
+    assert {row.model_id for row in from_file.values()} == {models.identity(str(model_file))}
+    assert {row.model_id for row in seeded.values()} == {models.identity(str(model_file))}
+    for name, row in from_file.items():
+        # Other batch compositions round differently, by far less than this.
+        scale = np.abs(seeded[name].features).max()
+        np.testing.assert_allclose(row.features, seeded[name].features, atol=1e-5 * scale)
 
 
 def test_the_model_argument_reaches_the_workers(spark, image_tree, tmp_path):
@@ -256,22 +250,27 @@ def test_a_file_deleted_after_the_listing_is_rejected_as_vanished(spark, tmp_pat
     assert rejected.reason.startswith("vanished: ")
 
 
-@pytest.mark.parametrize("case", ["missing", "not_hdf5", "another_cnn"])
-def test_a_bad_weights_file_fails_on_the_driver_in_one_line_naming_it(
-    spark, image_tree, tmp_path, caplog, case
+@pytest.mark.parametrize("option", ["--weights", "--model-file"])
+@pytest.mark.parametrize("case", ["missing", "garbage", "another_cnn"])
+def test_a_bad_model_file_fails_on_the_driver_in_one_line_naming_it(
+    spark, image_tree, tmp_path, caplog, option, case
 ):
-    weights_file = tmp_path / f"{case}.weights.h5"
-    if case == "not_hdf5":
-        weights_file.write_bytes(b"<html>403 Forbidden</html>")  # what a bad download gives
-    if case == "another_cnn":
-        models.build_featurizer("mobilenet_v2", models.Weights("random")).model.save_weights(
-            weights_file
+    """--model vgg16 with a missing file, a bad download, or MobileNetV2's file."""
+    suffix = ".weights.h5" if option == "--weights" else ".onnx"
+    bad_file = tmp_path / f"{case}{suffix}"
+    if case == "garbage":
+        bad_file.write_bytes(b"<html>403 Forbidden</html>")
+    if case == "another_cnn" and option == "--weights":
+        keras_export.build_keras("mobilenet_v2", keras_export.Weights("random")).save_weights(
+            bad_file
         )
+    if case == "another_cnn" and option == "--model-file":
+        bad_file = keras_export.export_onnx("mobilenet_v2", keras_export.Weights("random"))
     output = tmp_path / "features"
     arguments = ["--input", str(image_tree.root), "--output", str(output)]
-    arguments += ["--model", "vgg16", "--weights", str(weights_file)]
+    arguments += ["--model", "vgg16", option, str(bad_file)]
     assert featurize.main(arguments, spark) == 1
     (error,) = [record for record in caplog.records if record.levelname == "ERROR"]
-    assert str(weights_file) in error.getMessage()
+    assert str(bad_file) in error.getMessage()
     assert len(error.getMessage().splitlines()) == 1
     assert not output.exists()

@@ -1,53 +1,58 @@
-"""The three CNNs without their top: feature sizes, seeded weights, weights files. No network."""
+"""The three CNNs: Keras builds them, ONNX Runtime runs the exported files, with the same
+features. No network: seeded random weights, and weights files the tests save themselves."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fruitspark import models
+from fruitspark import keras_export, models
 from fruitspark.images import image_to_array
-from tests.spark_jobs.photos import encode, fruit_jpeg, real_photo
+from tests.spark_jobs.photos import REAL_PHOTOS, encode, fruit_jpeg, real_photo
+
+RANDOM = keras_export.Weights("random")
 
 
 @pytest.fixture(scope="module")
-def images() -> np.ndarray:
-    return np.stack(
-        [image_to_array(fruit_jpeg()), image_to_array(encode(real_photo("coffee"), "PNG"))]
-    )
+def photos() -> np.ndarray:
+    """scikit-image's real photos (RGB, greyscale, RGBA, odd sizes, PNG and JPEG) and a
+    Fruits-like JPEG, decoded as the job decodes them."""
+    files = [encode(real_photo(name), "PNG") for name in REAL_PHOTOS]
+    files += [encode(real_photo("rocket"), "JPEG"), fruit_jpeg()]
+    return np.stack([image_to_array(data) for data in files])
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Relative to the features' scale: seeded random weights give values near 1e-11."""
+    return float(np.abs(actual - expected).max() / np.abs(expected).max())
 
 
 @pytest.mark.parametrize(
     ("cnn", "size"), [("mobilenet_v2", 1280), ("resnet50", 2048), ("vgg16", 512)]
 )
-def test_feature_size_per_model(cnn, size, images):
-    features = models.build_featurizer(cnn, models.Weights("random"))(images)
+def test_onnx_runtime_gives_keras_features(cnn, size, photos, tmp_path):
+    model_file = keras_export.export_onnx(cnn, RANDOM, tmp_path)
+    onnx_features = models.OnnxFeaturizer(str(model_file), cores=2)(photos)
+    keras_features = keras_export.keras_features(cnn, keras_export.build_keras(cnn, RANDOM), photos)
+    assert onnx_features.shape == (len(photos), size) == keras_features.shape
     assert models.CNNS[cnn].feature_size == size
-    assert features.shape == (2, size)
-    assert features.dtype == np.float32
-    assert np.isfinite(features).all()
-    # Seeded random weights give tiny activations: compare relatively.
-    assert not np.allclose(features[0], features[1], rtol=1e-3, atol=0), "images differ"
+    assert relative_error(onnx_features, keras_features) <= 1e-5
+    assert relative_error(onnx_features[0], onnx_features[1]) > 1e-2, "the photos differ"
 
 
-def test_random_weights_are_seeded(images):
-    first = models.build_featurizer("mobilenet_v2", models.Weights("random"))(images)
-    second = models.build_featurizer("mobilenet_v2", models.Weights("random"))(images)
-    np.testing.assert_array_equal(first, second)
+def test_exports_are_cached_by_content(tmp_path):
+    first = keras_export.export_onnx("mobilenet_v2", RANDOM, tmp_path)
+    modified = first.stat().st_mtime_ns
+    assert keras_export.export_onnx("mobilenet_v2", RANDOM, tmp_path) == first
+    assert first.stat().st_mtime_ns == modified
+    assert list(tmp_path.iterdir()) == [first], "no partial file left behind"
 
 
-def test_a_saved_weights_file_gives_the_same_features(images, tmp_path):
-    seeded = models.build_featurizer("mobilenet_v2", models.Weights("random"))
+def test_a_weights_file_exports_the_model_it_holds(photos, tmp_path):
     weights_file = tmp_path / "mobilenet_v2.weights.h5"
-    seeded.model.save_weights(weights_file)
-    loaded = models.build_featurizer("mobilenet_v2", models.Weights(str(weights_file)))
-    np.testing.assert_array_equal(seeded(images), loaded(images))
-
-
-def test_preprocess_is_the_models_own(images):
-    """MobileNetV2 scales to [-1, 1]; VGG16 subtracts ImageNet's BGR means."""
-    mobilenet = models.build_featurizer("mobilenet_v2", models.Weights("random")).preprocess
-    assert mobilenet(images.astype(np.float32)).min() >= -1.0
-    vgg = models.build_featurizer("vgg16", models.Weights("random")).preprocess
-    white = np.full((1, 224, 224, 3), 255, dtype=np.float32)
-    np.testing.assert_allclose(vgg(white)[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68])
+    keras_export.build_keras("mobilenet_v2", RANDOM).save_weights(weights_file)
+    from_file = keras_export.export_onnx("mobilenet_v2", keras_export.Weights(str(weights_file)))
+    seeded = keras_export.export_onnx("mobilenet_v2", RANDOM)
+    assert from_file != seeded, "cached under their own keys"
+    features = [models.OnnxFeaturizer(str(path), 2)(photos) for path in (from_file, seeded)]
+    np.testing.assert_array_equal(*features)

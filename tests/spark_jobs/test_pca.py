@@ -37,10 +37,16 @@ def synthetic_features(seed: int = 0, per_class: int = 20) -> tuple[list, np.nda
     return rows, np.array(matrix, dtype=np.float64)
 
 
-def write_features(spark, root: str, rows: list, model="mobilenet_v2", day="2026-11-20"):
+MODEL_ID = "sha256:" + "0" * 64
+
+
+def write_features(
+    spark, root: str, rows: list, model="mobilenet_v2", day="2026-11-20", model_id=MODEL_ID
+):
     frame = spark.createDataFrame(
-        [(*row, model, day) for row in rows],
-        "path string, label string, features array<float>, model string, ingest_date string",
+        [(path, label, model_id, features, model, day) for path, label, features in rows],
+        "path string, label string, model_id string, features array<float>, model string, "
+        "ingest_date string",
     )
     frame.write.mode("append").partitionBy("model", "ingest_date").parquet(root)
 
@@ -274,3 +280,22 @@ def test_more_components_than_rows_allow_are_reported_with_a_warning(spark, tmp_
         "--k 8 is more than 6 rows allow: the components after the first 5 explain no variance"
     ]
     assert sum(report["explained_variance"][5:]) < 1e-6
+
+
+def test_features_of_two_model_files_are_refused_and_the_report_names_the_one(
+    spark, features, tmp_path, caplog
+):
+    _, rows, _ = features
+    root = str(tmp_path / "features")
+    write_features(spark, root, rows[:10], day="2026-11-19")
+    write_features(spark, root, rows[10:], day="2026-11-20", model_id="sha256:" + "1" * 64)
+    output = tmp_path / "pca"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "2"], spark) == 1
+    assert "features come from 2 model files" in caplog.text
+    assert not output.exists()
+
+    rebuilt = str(tmp_path / "rebuilt")  # what a full featurize run leaves: one model file
+    write_features(spark, rebuilt, rows, model_id="sha256:" + "1" * 64)
+    assert pca.main(["--input", rebuilt, "--output", str(output), "--k", "2"], spark) == 0
+    report = json.loads((published(output) / "_report" / "report.json").read_text())
+    assert report["model_id"] == "sha256:" + "1" * 64

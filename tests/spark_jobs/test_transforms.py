@@ -12,7 +12,8 @@ from fruitspark.listing import ListedFile
 
 IMAGE_SCHEMA = "path string, length long"
 FEATURE_SCHEMA = (
-    "path string, label string, features array<float>, model string, ingest_date string"
+    "path string, label string, model_id string, features array<float>, model string, "
+    "ingest_date string"
 )
 
 
@@ -116,16 +117,16 @@ def test_choose_k(explained, target, k):
 def test_latest_features_keep_one_row_per_image_from_its_latest_date(spark):
     features = spark.createDataFrame(
         [
-            ("s3://b/Kiwi/1.jpg", "Kiwi", [0.0, 0.0], "mobilenet_v2", "2026-11-19"),
-            ("s3://b/Kiwi/1.jpg", "Kiwi", [1.0, 1.0], "mobilenet_v2", "2026-11-20"),
-            ("s3://b/Kiwi/2.jpg", "Kiwi", [2.0, 2.0], "mobilenet_v2", "2026-11-19"),
-            ("s3://b/Kiwi/1.jpg", "Kiwi", [9.0, 9.0], "vgg16", "2026-11-21"),
+            ("s3://b/Kiwi/1.jpg", "Kiwi", "m", [0.0, 0.0], "mobilenet_v2", "2026-11-19"),
+            ("s3://b/Kiwi/1.jpg", "Kiwi", "m", [1.0, 1.0], "mobilenet_v2", "2026-11-20"),
+            ("s3://b/Kiwi/2.jpg", "Kiwi", "m", [2.0, 2.0], "mobilenet_v2", "2026-11-19"),
+            ("s3://b/Kiwi/1.jpg", "Kiwi", "v", [9.0, 9.0], "vgg16", "2026-11-21"),
         ],
         FEATURE_SCHEMA,
     )
     latest = pca.latest_features(features, "mobilenet_v2")
-    assert latest.columns == ["path", "label", "features"]
-    assert [(path, vector.toArray().tolist()) for path, _, vector in rows(latest)] == [
+    assert latest.columns == ["path", "label", "model_id", "features"]
+    assert [(path, vector.toArray().tolist()) for path, _, _, vector in rows(latest)] == [
         ("s3://b/Kiwi/1.jpg", [1.0, 1.0]),
         ("s3://b/Kiwi/2.jpg", [2.0, 2.0]),
     ]
