@@ -23,7 +23,7 @@ def test_exported_requirements_match_the_lock(relative_path):
     )
 
 
-def test_emr_requirements_pin_the_spark_side_but_leave_spark_to_emr():
+def test_emr_requirements_pin_what_the_steps_import_and_nothing_to_build_models():
     pins = dict(
         re.findall(
             r"^([a-z0-9][a-z0-9._-]*)==([^ ;\\]+)",
@@ -32,10 +32,12 @@ def test_emr_requirements_pin_the_spark_side_but_leave_spark_to_emr():
         )
     )
     locked = locked_versions()
-    for package in ("tensorflow-cpu", "pillow", "numpy", "pandas", "pyarrow", "matplotlib"):
+    for package in ("onnxruntime", "pillow", "pillow-heif", "numpy", "pandas", "pyarrow"):
         assert pins[package] == locked[package]
-    assert "pyspark" not in pins
-    assert "py4j" not in pins
+    for package in ("pyspark", "py4j"):  # EMR brings Spark
+        assert package not in pins
+    for package in ("tensorflow", "tensorflow-cpu", "keras", "tf2onnx", "onnx"):
+        assert package not in pins, "the cluster runs ONNX Runtime only"
 
 
 def test_the_makefile_bootstraps_the_locked_uv():

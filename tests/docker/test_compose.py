@@ -218,7 +218,7 @@ def test_the_local_aws_image_installs_the_locked_spark_side():
     assert "openjdk-17-jre-headless" in text
     assert "--require-hashes -r /tmp/requirements.txt" in text
     requirements = (ROOT / "docker/localaws/requirements.txt").read_text()
-    for package in ("pyspark", "tensorflow-cpu", "moto", "boto3", "pydantic"):
+    for package in ("pyspark", "onnxruntime", "tensorflow-cpu", "tf2onnx", "moto", "boto3"):
         assert f"\n{package}=={locked_version(package)} " in requirements
 
 
