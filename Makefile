@@ -26,7 +26,7 @@ help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
 	@echo "make bench         every benchmark below, one after the other (about 45 minutes)"
-	@echo "make bench-featurize  DAG parse time, featurize throughput (prints ratios)"
+	@echo "make bench-featurize  DAG parse time, featurize throughput (ratios), the cost model"
 	@echo "make bench-pca     PCA's scale curve: 10,000 to 100,000 rows, default memory"
 	@echo "make bench-dag     the whole DAG on the local AWS with 20,000 images"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
@@ -78,6 +78,7 @@ bench: bench-featurize bench-pca bench-dag
 bench-featurize: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse
 	$(BIN)/python -m tests.benchmarks.bench_featurize
+	$(BIN)/python -m tests.benchmarks.cost_model
 
 bench-pca: venv
 	$(BIN)/python -m tests.benchmarks.bench_pca

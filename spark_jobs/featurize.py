@@ -33,7 +33,7 @@ from fruitspark.batches import DEFAULT_CHUNK, featurize_files
 from fruitspark.hadoop_fs import delete_children, list_children
 from fruitspark.image_files import APPLE_DOUBLE_PREFIX, is_image
 from fruitspark.keras_export import Weights, export_onnx
-from fruitspark.labels import label_udf
+from fruitspark.labels import label_of
 from fruitspark.listing import ListedFile, list_files, root_of
 from fruitspark.locations import REJECTED_FOLDER, overlap_error
 from fruitspark.session import configure_logging, run_job
@@ -48,7 +48,7 @@ ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
 INPUT_ERRORS = (AnalysisException, FileNotFoundError, models.ModelFileError)
 NO_LABEL = "no_label: the image is not in a class folder under the input"
 APPLE_DOUBLE = "not_an_image: an AppleDouble file (macOS metadata), not an image"
-LISTED_FILE_SCHEMA = "path string, length long, error string"
+LISTED_FILE_SCHEMA = "path string, label string, length long, error string"
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -138,24 +138,26 @@ def list_images(input_uri: str, window: Window) -> list[ListedFile]:
     ]
 
 
-def extract_images(spark: SparkSession, files: list[ListedFile], per_partition: int) -> DataFrame:
-    """path, length, error: one row per listed file, `per_partition` rows a partition.
+def extract_images(spark: SparkSession, files: list[ListedFile], partitions: int) -> DataFrame:
+    """path, label, length, error: one row per listed file, in `partitions` partitions of
+    the same size, give or take the driver's few Arrow slices.
 
-    Each partition is handed over as one list: parallelize() slices a flat list by batches
-    of rows, which can leave one partition with twice the work of the others.
+    Sent from the driver through Arrow and spread round-robin by the JVM: no Python worker
+    runs for it, and the label (fruitspark.labels) is computed here, once.
     """
-    rows = [(file.path, file.length, file.error) for file in files]
-    slices = [rows[start : start + per_partition] for start in range(0, len(rows), per_partition)]
-    partitioned = spark.sparkContext.parallelize(slices, len(slices)).flatMap(lambda rows: rows)
-    return spark.createDataFrame(partitioned, LISTED_FILE_SCHEMA)
+    listing = pd.DataFrame(
+        {
+            "path": [file.path for file in files],
+            "label": [label_of(file.path) for file in files],
+            "length": pd.Series([file.length for file in files], dtype=object),  # ints, None
+            "error": [file.error for file in files],
+        }
+    )
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    return spark.createDataFrame(listing, LISTED_FILE_SCHEMA).repartition(partitions)
 
 
 # -- transform -------------------------------------------------------------------------------
-
-
-def with_label(images: DataFrame) -> DataFrame:
-    """label = the image's parent folder name, in Unicode NFC (see fruitspark.labels)."""
-    return images.withColumn("label", label_udf("path"))
 
 
 def directly_under(root: str) -> Column:
@@ -287,8 +289,10 @@ def resolve_model_file(args: argparse.Namespace) -> models.ModelFile:
 
 
 def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
-    """(partitions, images per partition): WAVES per core, at most IMAGES_PER_PARTITION each."""
+    """(partitions, images per partition): WAVES per core, at most IMAGES_PER_PARTITION each,
+    in whole waves: with 9 partitions on 2 cores, one core would idle through the last."""
     wanted = max(cores * WAVES, math.ceil(image_count / IMAGES_PER_PARTITION))
+    wanted = math.ceil(wanted / cores) * cores
     per_partition = math.ceil(image_count / min(image_count, wanted))
     return math.ceil(image_count / per_partition), per_partition
 
@@ -304,7 +308,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         log.warning("no image to featurize: nothing written")
         return {"found": 0, "featurized": 0, "rejected": 0}
 
-    partitions, per_partition = partition_plan(len(files), spark.sparkContext.defaultParallelism)
+    partitions, _ = partition_plan(len(files), spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
     log.info(
         "featurizing with %s (%s, %s) in %d partition(s)",
@@ -313,7 +317,7 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         model_id,
         partitions,
     )
-    images = with_label(extract_images(spark, files, per_partition))
+    images = extract_images(spark, files, partitions)
     judged = with_verdict(images, root_of(args.input), args.max_image_bytes)
     to_read = judged.where(F.col("verdict").isNull())
     featurized = featurize(to_read, model_file, args.chunk_size)

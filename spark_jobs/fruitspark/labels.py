@@ -8,15 +8,6 @@ from __future__ import annotations
 
 import unicodedata
 
-import pandas as pd
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
 
 def label_of(path: str) -> str:
     return unicodedata.normalize("NFC", path.split("/")[-2])
-
-
-@F.pandas_udf(T.StringType())
-def label_udf(paths: pd.Series) -> pd.Series:
-    return paths.map(label_of)

@@ -1,13 +1,17 @@
-"""Featurize throughput against the bare-TensorFlow ceiling and the notebooks' pattern.
+"""Featurize throughput against the bare ONNX Runtime ceiling and the notebooks' pattern.
 
-    make bench            (python -m tests.benchmarks.bench_featurize [--sizes 2048 8192])
+    make bench-featurize   (python -m tests.benchmarks.bench_featurize)
 
 Everything is measured in one run on the same generated images, side by side, and reported
 as ratios: this machine is noisy, absolute figures are not comparable across runs.
-- ceiling: MobileNetV2 on already-decoded batches, all cores, model loaded, in this process;
-- job: featurize.run on local[2], from listing the files to the output written (the JVM is
-  up, the Python workers start cold: TensorFlow's import is part of the job's cost);
-- whole process: `python spark_jobs/featurize.py` against the notebooks' pattern, wall time.
+- ceiling: bare ONNX Runtime, MobileNetV2, 2 threads, on already-decoded batches of 32;
+- job, steady: featurize.run on local[2] for 2,048 and for 8,192 images, each on a fresh
+  Spark; (8,192 - 2,048) / (the time difference) cancels what both pay once (worker start,
+  model load, listing, the write's commit);
+- whole process: `python spark_jobs/featurize.py --model-file ...` on 2,048 images against
+  the notebooks' pattern (tests/benchmarks/notebook_pattern.py), wall time;
+- Keras against ONNX Runtime, steady, for each CNN; a Python worker's fixed cost (import and
+  model load) for each runtime; ONNX Runtime's speed at other batch sizes.
 """
 
 from __future__ import annotations
@@ -28,15 +32,26 @@ sys.path.insert(0, str(ROOT / "spark_jobs"))
 
 import featurize  # noqa: E402
 
-from fruitspark import models  # noqa: E402
+from fruitspark import keras_export, models  # noqa: E402
 from fruitspark.images import image_to_array  # noqa: E402
 from fruitspark.session import ship_package  # noqa: E402
 from scripts.fruits_sample import generate  # noqa: E402
 from tests.benchmarks.memory import python_worker_peak_mb  # noqa: E402
 
 WORKDIR = ROOT / "bench-output"
-CEILING_IMAGES = 1024
 BATCH = 32
+RANDOM = keras_export.Weights("random")
+FIXED_COST = {
+    "onnxruntime": (
+        "import onnxruntime; onnxruntime.InferenceSession({path!r}, "
+        "providers=['CPUExecutionProvider'])"
+    ),
+    "keras": (
+        "import sys; sys.path.insert(0, 'spark_jobs'); "
+        "from fruitspark.keras_export import build_keras, Weights; "
+        "build_keras('mobilenet_v2', Weights('random'))"
+    ),
+}
 
 
 def sample(size: int) -> Path:
@@ -46,27 +61,19 @@ def sample(size: int) -> Path:
     return folder
 
 
-def ceiling(images: Path) -> float:
-    """Images/s of the bare model on decoded batches, as in the notebooks' best case."""
-    featurizer = models.build_featurizer("mobilenet_v2", models.Weights("random"))
-    files = sorted(images.rglob("*.jpg"))[:BATCH]
-    batch = np.stack([image_to_array(path.read_bytes()) for path in files])
-    featurizer(batch)  # the first call traces the graph
-    started = time.perf_counter()
-    for _ in range(CEILING_IMAGES // BATCH):
-        featurizer(batch)
-    return CEILING_IMAGES / (time.perf_counter() - started)
+def decoded_batch(images: Path, size: int = BATCH) -> np.ndarray:
+    files = sorted(images.rglob("*.jpg"))[:size]
+    return np.stack([image_to_array(path.read_bytes()) for path in files])
 
 
-def job_throughput(spark, images: Path, count: int) -> tuple[float, float]:
-    output = WORKDIR / f"features-{count}"
-    shutil.rmtree(output, ignore_errors=True)
-    args = featurize.parse_args(["--input", str(images), "--output", str(output)])
-    started = time.perf_counter()
-    summary = featurize.run(spark, args)
-    elapsed = time.perf_counter() - started
-    assert summary["featurized"] == count, summary
-    return count / elapsed, python_worker_peak_mb()
+def images_per_second(run, batch: np.ndarray, seconds: float = 8.0) -> float:
+    """Steady speed of run(batch): one warm-up call, then whole calls for about `seconds`."""
+    run(batch)
+    calls, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        run(batch)
+        calls += 1
+    return calls * len(batch) / (time.perf_counter() - started)
 
 
 def fresh_spark():
@@ -80,6 +87,21 @@ def fresh_spark():
     return spark
 
 
+def job_seconds(images: Path, count: int, model_file: Path) -> tuple[float, float]:
+    """featurize.run on a fresh local[2] Spark: (seconds, peak Python worker MB)."""
+    spark = fresh_spark()
+    output = WORKDIR / f"features-{count}"
+    shutil.rmtree(output, ignore_errors=True)
+    arguments = ["--input", str(images), "--output", str(output), "--model-file", str(model_file)]
+    started = time.perf_counter()
+    summary = featurize.run(spark, featurize.parse_args(arguments))
+    elapsed = time.perf_counter() - started
+    peak = python_worker_peak_mb()  # while the workers are alive
+    spark.stop()
+    assert summary["featurized"] == count, summary
+    return elapsed, peak
+
+
 def wall_time(*command: str) -> float:
     environment = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     started = time.perf_counter()
@@ -87,59 +109,91 @@ def wall_time(*command: str) -> float:
     return time.perf_counter() - started
 
 
+def fixed_cost(runtime: str, model_file: Path) -> float:
+    """Seconds a new Python process spends importing the runtime and loading the model."""
+    return wall_time(sys.executable, "-c", FIXED_COST[runtime].format(path=str(model_file)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 8192])
-    parser.add_argument("--whole-process-size", type=int, default=2048)
+    parser.add_argument("--small", type=int, default=2048)
+    parser.add_argument("--large", type=int, default=8192)
     args = parser.parse_args()
     WORKDIR.mkdir(exist_ok=True)
     results: dict[str, dict] = {}
+    model_files = {cnn: keras_export.export_onnx(cnn, RANDOM) for cnn in models.CNNS}
+    mobilenet = model_files["mobilenet_v2"]
+    small, large = sample(args.small), sample(args.large)
+    batch = decoded_batch(small)
 
-    for size in args.sizes:
-        images = sample(size)
-        spark = fresh_spark()  # new Python workers: each size pays the model load once
-        roof = ceiling(images)
-        rate, peak = job_throughput(spark, images, size)
-        spark.stop()
-        results[f"job_{size}"] = {
-            "ceiling_images_per_s": round(roof, 1),
-            "job_images_per_s": round(rate, 1),
-            "ratio_to_ceiling": round(rate / roof, 3),
-            "peak_python_worker_mb": round(peak),
-        }
-        print(
-            f"{size} images: ceiling {roof:.1f}/s, job {rate:.1f}/s, "
-            f"ratio {rate / roof:.2f}, peak Python worker {peak:.0f} MB",
-            flush=True,
-        )
-
-    images = sample(args.whole_process_size)
-    notebook = wall_time(
-        sys.executable,
-        "-m",
-        "tests.benchmarks.notebook_pattern",
-        str(images),
-        str(WORKDIR / "notebook-features"),
+    roof = images_per_second(models.OnnxFeaturizer(str(mobilenet), cores=2), batch)
+    small_seconds, _ = job_seconds(small, args.small, mobilenet)
+    large_seconds, peak = job_seconds(large, args.large, mobilenet)
+    steady = (args.large - args.small) / (large_seconds - small_seconds)
+    results["job"] = {
+        "ceiling_images_per_s": round(roof, 1),
+        f"job_{args.small}_s": round(small_seconds, 1),
+        f"job_{args.large}_s": round(large_seconds, 1),
+        f"job_{args.large}_images_per_s": round(args.large / large_seconds, 1),
+        "job_steady_images_per_s": round(steady, 1),
+        "steady_ratio_to_ceiling": round(steady / roof, 3),
+        "peak_python_worker_mb": round(peak),
+    }
+    print(f"ceiling (bare ONNX Runtime, 2 threads): {roof:.1f} images/s", flush=True)
+    print(
+        f"job: {args.small} images in {small_seconds:.1f}s, {args.large} in "
+        f"{large_seconds:.1f}s; steady {steady:.1f}/s = {steady / roof:.2f}x the ceiling",
+        flush=True,
     )
+
+    notebook_output = WORKDIR / "notebook-features"
+    notebook = wall_time(
+        sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(small), str(notebook_output)
+    )
+    cli_arguments = ["--input", str(small), "--output", str(WORKDIR / "cli-features")]
     ours = wall_time(
-        sys.executable,
-        "spark_jobs/featurize.py",
-        "--input",
-        str(images),
-        "--output",
-        str(WORKDIR / "cli-features"),
+        sys.executable, "spark_jobs/featurize.py", *cli_arguments, "--model-file", str(mobilenet)
     )
     results["whole_process"] = {
-        "images": args.whole_process_size,
+        "images": args.small,
         "notebook_pattern_s": round(notebook, 1),
         "featurize_s": round(ours, 1),
         "speedup": round(notebook / ours, 2),
+        "images_per_s": round(args.small / ours, 1),
+        "ratio_to_ceiling": round(args.small / ours / roof, 3),
     }
     print(
-        f"whole process, {args.whole_process_size} images: notebooks' pattern {notebook:.1f}s, "
-        f"featurize {ours:.1f}s, speed-up {notebook / ours:.2f}x",
+        f"whole process, {args.small} images: notebooks' pattern {notebook:.1f}s, featurize "
+        f"{ours:.1f}s: {notebook / ours:.2f}x faster, {args.small / ours / roof:.2f}x the ceiling",
         flush=True,
     )
+
+    for cnn, model_file in model_files.items():
+        keras_model = keras_export.build_keras(cnn, RANDOM)
+        seconds = 8.0 if cnn == "mobilenet_v2" else 20.0
+        keras = images_per_second(
+            lambda images, model=keras_model, cnn=cnn: keras_export.keras_features(
+                cnn, model, images
+            ),
+            batch,
+            seconds,
+        )
+        onnx = images_per_second(models.OnnxFeaturizer(str(model_file), 2), batch, seconds)
+        results[f"keras_vs_onnx_{cnn}"] = {
+            "keras_images_per_s": round(keras, 1),
+            "onnxruntime_images_per_s": round(onnx, 1),
+            "ratio": round(onnx / keras, 2),
+        }
+        print(f"{cnn}: Keras {keras:.1f}/s, ONNX Runtime {onnx:.1f}/s ({onnx / keras:.2f}x)")
+
+    results["worker_fixed_cost_s"] = {
+        runtime: round(fixed_cost(runtime, mobilenet), 2) for runtime in FIXED_COST
+    }
+    print(f"a Python worker's import + model load: {results['worker_fixed_cost_s']}")
+    session = models.OnnxFeaturizer(str(mobilenet), cores=2)
+    by_batch = {size: images_per_second(session, batch[:size], 4.0) for size in (8, 31, 32)}
+    results["onnxruntime_batch_sizes"] = {str(k): round(v, 1) for k, v in by_batch.items()}
+    print(f"ONNX Runtime images/s by batch size: {results['onnxruntime_batch_sizes']}")
     (WORKDIR / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
