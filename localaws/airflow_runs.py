@@ -72,10 +72,14 @@ def json_output(stdout: str):
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def run_dag(environment: dict[str, str], run_date: str, log: Path) -> tuple[str, list[dict]]:
-    """`airflow dags test fruit_features run_date`: the run's state and its task instances."""
+def run_dag(
+    environment: dict[str, str], run_date: str, log: Path, conf: dict | None = None
+) -> tuple[str, list[dict]]:
+    """`airflow dags test fruit_features run_date [--conf ...]`: the run's state and its task
+    instances."""
+    command = ["dags", "test", DAG_ID, run_date, *(["--conf", json.dumps(conf)] if conf else [])]
     with contextlib.suppress(RuntimeError):  # a failed run is reported by its state
-        airflow(environment, "dags", "test", DAG_ID, run_date, log=log)
+        airflow(environment, *command, log=log)
     runs = airflow(environment, "dags", "list-runs", DAG_ID, "-o", "json", log=log)
     run = max(
         (run for run in json_output(runs) if run["logical_date"].startswith(run_date)),

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from fruitspark.keras_export import Weights
-from fruitspark.models import DEFAULT_CNN
 from localaws.airflow_runs import airflow, airflow_environment, run_dag
 from localaws.client import REGION, client
 from localaws.process import LocalAws
@@ -25,10 +24,12 @@ class Stack:
     environment: dict[str, str]
     log: Path
 
-    def run(self, run_date: str, **overrides: str) -> tuple[str, dict[str, str], dict]:
+    def run(
+        self, run_date: str, conf: dict | None = None, **overrides: str
+    ) -> tuple[str, dict[str, str], dict]:
         """Run the DAG for run_date: its state, task states, and the cluster it created."""
         before = {cluster["Id"] for cluster in self.emr.list_clusters()["Clusters"]}
-        state, tasks = run_dag({**self.environment, **overrides}, run_date, self.log)
+        state, tasks = run_dag({**self.environment, **overrides}, run_date, self.log, conf)
         created = [c for c in self.emr.list_clusters()["Clusters"] if c["Id"] not in before]
         cluster = (
             self.emr.describe_cluster(ClusterId=created[0]["Id"])["Cluster"] if created else {}
@@ -48,7 +49,7 @@ def stack(tmp_path_factory):
     try:
         s3 = client("s3", local_aws.endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"), [DEFAULT_CNN])
+        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"))  # all three CNNs
         environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
         log = folder / "airflow.log"

@@ -13,6 +13,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
+from fruitspark.models import identity
 from localaws.client import latest_version, read_latest, read_parquet, upload_folder
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
@@ -138,6 +139,19 @@ def test_rerunning_a_date_adds_no_duplicates(stack, day_two):
     assert len(table) == len(day_two["features_before"])
     assert table["path"].is_unique
     assert pca_rows(stack)["path"].is_unique
+
+
+def test_another_cnn_runs_from_its_deployed_onnx_file(stack, day_one, tmp_path):
+    """A UI run with {"model": "vgg16"}: the cluster runs VGG16's ONNX file, nothing else."""
+    state, tasks, _ = stack.run(RUN_ONE, conf={"model": "vgg16"})
+    assert state == "success", tasks
+    table = read_parquet(stack.s3, BUCKET, "features/model=vgg16/")
+    assert set(table["path"]) == day_one["good"]
+    assert {len(vector) for vector in table["features"]} == {512}
+    deployed = tmp_path / "vgg16.onnx"
+    stack.s3.download_file(BUCKET, "artifacts/models/vgg16.onnx", str(deployed))
+    assert set(table["model_id"]) == {identity(str(deployed))}
+    assert len(read_latest(stack.s3, BUCKET, "pca/model=vgg16/")) == len(day_one["good"])
 
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
