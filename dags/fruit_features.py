@@ -26,13 +26,13 @@ from airflow.providers.amazon.aws.operators.emr import (
     EmrCreateJobFlowOperator,
     EmrTerminateJobFlowOperator,
 )
-from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
 from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
 from fruit_pipeline.sensors import NewImagesSensor
+from fruit_pipeline.step_failures import ExplainedStepSensor
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
@@ -116,7 +116,7 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    watch_spark_steps = EmrStepSensor(
+    watch_spark_steps = ExplainedStepSensor(
         task_id="watch_spark_steps",
         job_flow_id=create_emr_cluster.output,
         step_id="{{ ti.xcom_pull(task_ids='add_spark_steps')[-1] }}",

@@ -168,6 +168,12 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
         "pca": "CANCELLED",
     }
     assert stack.keys("features/") | stack.keys("pca/") == before
+    # The step's own error line, in the log of the task that watched it (`airflow dags test`
+    # prints task logs to its output).
+    explained = stack.log.read_text().rsplit("the EMR steps failed:", 1)[1]
+    assert "step featurize" in explained
+    assert "featurize failed: model file" in explained
+    assert "none-such.onnx" in explained
 
 
 def test_missing_artifacts_fail_the_cluster_at_bootstrap(stack):
