@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
 
 from scripts.export_requirements import EXPORTS, ROOT, render
+from tests.spark_jobs.test_cli import WITHOUT_TENSORFLOW
 
 
 def locked_versions() -> dict[str, str]:
@@ -43,3 +47,22 @@ def test_emr_requirements_pin_what_the_steps_import_and_nothing_to_build_models(
 def test_the_makefile_bootstraps_the_locked_uv():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^UV_VERSION\s*:=\s*(\S+)", makefile, re.M)[1] == locked_versions()["uv"]
+
+
+def test_the_bootstrap_checks_the_steps_imports_without_tensorflow(tmp_path):
+    """The bootstrap's last line fails the cluster when a step's import is missing: it must
+    import what the steps need, and pass where TensorFlow is not installed."""
+    script = (ROOT / "spark_jobs/bootstrap/install-python-requirements.sh").read_text()
+    check = re.search(r'^python3\.11 -c "(.+)"$', script, re.M)[1]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(WITHOUT_TENSORFLOW)
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "onnxruntime" in check
