@@ -31,7 +31,7 @@ from pyspark.sql import types as T
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_files
 from fruitspark.hadoop_fs import delete_children, list_children
-from fruitspark.image_files import APPLE_DOUBLE_PREFIX, is_image
+from fruitspark.image_files import is_apple_double, is_image
 from fruitspark.keras_export import Weights, export_onnx
 from fruitspark.labels import label_of
 from fruitspark.listing import ListedFile, list_files, root_of
@@ -48,7 +48,7 @@ ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
 INPUT_ERRORS = (AnalysisException, FileNotFoundError, models.ModelFileError)
 NO_LABEL = "no_label: the image is not in a class folder under the input"
 APPLE_DOUBLE = "not_an_image: an AppleDouble file (macOS metadata), not an image"
-LISTED_FILE_SCHEMA = "path string, label string, length long, error string"
+LISTED_FILE_SCHEMA = "path string, label string, apple_double boolean, length long, error string"
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -139,16 +139,18 @@ def list_images(input_uri: str, window: Window) -> list[ListedFile]:
 
 
 def extract_images(spark: SparkSession, files: list[ListedFile], partitions: int) -> DataFrame:
-    """path, label, length, error: one row per listed file, in `partitions` partitions of
-    the same size, give or take the driver's few Arrow slices.
+    """path, label, apple_double, length, error: one row per listed file, in `partitions`
+    partitions of the same size, give or take the driver's few Arrow slices.
 
     Sent from the driver through Arrow and spread round-robin by the JVM: no Python worker
-    runs for it, and the label (fruitspark.labels) is computed here, once.
+    runs for it, and what depends on the name alone is decided here, once: the label, and
+    AppleDouble by the sensor's own function (fruitspark.image_files).
     """
     listing = pd.DataFrame(
         {
             "path": [file.path for file in files],
             "label": [label_of(file.path) for file in files],
+            "apple_double": [is_apple_double(file.path) for file in files],
             "length": pd.Series([file.length for file in files], dtype=object),  # ints, None
             "error": [file.error for file in files],
         }
@@ -165,17 +167,13 @@ def directly_under(root: str) -> Column:
     return F.regexp_extract("path", r"^(.*)/[^/]*$", 1) == F.lit(root)
 
 
-def file_name() -> Column:
-    return F.element_at(F.split("path", "/"), -1)
-
-
 def with_verdict(images: DataFrame, root: str, max_bytes: int) -> DataFrame:
     """Adds `verdict`: why a listed file is rejected before its content is read, or null when
     it is to be read. One reason a file, the first that applies."""
     verdict = (
         F.when(directly_under(root), F.lit(NO_LABEL))
         .when(F.col("error").isNotNull(), F.concat(F.lit("unreadable: "), "error"))
-        .when(file_name().startswith(APPLE_DOUBLE_PREFIX), F.lit(APPLE_DOUBLE))
+        .when(F.col("apple_double"), F.lit(APPLE_DOUBLE))
         .when(
             F.col("length") > max_bytes,
             F.format_string(f"too_large: %d bytes is over the {max_bytes} byte limit", "length"),
