@@ -2,9 +2,12 @@
 
 Clusters: STARTING -> BOOTSTRAPPING -> WAITING (RUNNING while a step runs) -> TERMINATED,
 or TERMINATED_WITH_ERRORS when a bootstrap script is missing from S3 (scripts are checked,
-never executed on this machine). Steps run one at a time, in order: PENDING -> RUNNING ->
-COMPLETED | FAILED | CANCELLED, honouring ActionOnFailure. A step that is not a
-command-runner.jar spark-submit FAILS with its reason: nothing is ever made up COMPLETED.
+never executed on this machine). A cluster with AutoTerminationPolicy.IdleTimeout ends once
+it has had no step running or pending for that long, as on EMR. Steps run one at a time, in
+order: PENDING -> RUNNING -> COMPLETED | FAILED | CANCELLED, honouring ActionOnFailure. A step
+that is not a command-runner.jar spark-submit FAILS with its reason: nothing is ever made up
+COMPLETED. A step's output reaches S3 only if its cluster is still active once the step has
+succeeded; ending the cluster kills its running step, and nothing of it is written back.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from moto.emr.models import emr_backends
 
 from localaws.client import CREDENTIALS, REGION
+from localaws.moto_patches import state_lock
 from localaws.staging import Stager, split_uri
 
 log = logging.getLogger("localaws.emr")
@@ -95,6 +99,7 @@ class EmrRunner(threading.Thread):
             self.bootstrap(cluster)
         elif cluster.state in ("WAITING", "RUNNING") and cluster.id not in self.running:
             self.start_next_step(cluster)
+            self.end_if_idle_too_long(cluster)
         elif cluster.state not in ACTIVE_CLUSTER_STATES:
             self.cancel_pending(cluster, f"cluster {cluster.state}")
             process = self.running.get(cluster.id)
@@ -114,7 +119,7 @@ class EmrRunner(threading.Thread):
                     f"{action.script_path} does not exist",
                 )
                 return
-        cluster.ready_datetime = now()
+        cluster.ready_datetime = cluster.idle_since = now()
         cluster.state = "WAITING"
         log.info("cluster %s: bootstrapped, WAITING", cluster.id)
 
@@ -148,9 +153,28 @@ class EmrRunner(threading.Thread):
         """No step to run: WAITING, or the end when the cluster is not kept alive."""
         if cluster.state not in ("WAITING", "RUNNING"):
             return
+        if cluster.state == "RUNNING":
+            cluster.idle_since = now()
         cluster.state = "WAITING"
         if not cluster.keep_job_flow_alive_when_no_steps and cluster.steps:
             cluster.terminate()
+
+    def end_if_idle_too_long(self, cluster: Any) -> None:
+        """AutoTerminationPolicy: idle means WAITING, with no step running or pending."""
+        timeout = getattr(cluster, "idle_timeout", None)
+        if not timeout or cluster.state != "WAITING" or cluster.id in self.running:
+            return
+        idle_seconds = (now() - cluster.idle_since).total_seconds()
+        if idle_seconds >= timeout:
+            with state_lock(cluster):
+                if cluster.state != "WAITING":
+                    return
+                cluster.last_state_change_reason = (
+                    f"Auto-termination: the cluster was idle for {idle_seconds:.0f} seconds, "
+                    f"its AutoTerminationPolicy's IdleTimeout is {timeout}"
+                )
+                cluster.terminate()
+            log.info("cluster %s: idle for %.0fs, TERMINATED", cluster.id, idle_seconds)
 
     def run_step(self, cluster: Any, step: Any) -> None:
         log.info("cluster %s step %s (%s): RUNNING", cluster.id, step.id, step.name)
@@ -194,11 +218,15 @@ class EmrRunner(threading.Thread):
             process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
             self.running[cluster.id] = process
             code = process.wait()
-        if cluster.state not in ACTIVE_CLUSTER_STATES:
-            raise StepFailure(f"the cluster was {cluster.state} while the step ran")
-        if code != 0:
-            raise StepFailure(f"spark-submit exited with code {code}; see the step's stderr")
-        synced = stager.sync_back()
+        # Held through the write-back: a termination waits for it, or comes before it.
+        with state_lock(cluster):
+            if cluster.state not in ACTIVE_CLUSTER_STATES:
+                raise StepFailure(
+                    f"the cluster was {cluster.state} while the step ran: nothing written back"
+                )
+            if code != 0:
+                raise StepFailure(f"spark-submit exited with code {code}; see the step's stderr")
+            synced = stager.sync_back()
         log.info("step %s: synced back %s", step.id, synced)
 
     def on_failure(self, cluster: Any, step: Any, reason: str) -> None:

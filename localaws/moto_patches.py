@@ -5,7 +5,11 @@
 - moto files EMR calls that reach it through a custom endpoint under us-east-1, whatever
   the client's region; here the region comes from the request's SigV4 credential scope.
 - Terminating a cluster that has already ended leaves it as it was (moto would turn
-  TERMINATED_WITH_ERRORS into TERMINATED, hiding why it failed).
+  TERMINATED_WITH_ERRORS into TERMINATED, hiding why it failed). Termination waits while a
+  step of the cluster writes its output back to S3 (state_lock): a cluster never ends in the
+  middle of that, and its steps never write once it has ended.
+- RunJobFlow keeps AutoTerminationPolicy.IdleTimeout (moto drops it), refusing a value
+  outside EMR's 60 s to 7 days; the runner ends a cluster idle for that long.
 - An object uploaded with the metadata `localaws-last-modified: <ISO 8601>` (the header
   x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
 """
@@ -13,9 +17,11 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.emr.exceptions import ValidationException
 from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
 from moto.s3.models import FakeKey
@@ -52,14 +58,39 @@ def _region_from_credential_scope(original):
 
 ENDED = ("TERMINATED", "TERMINATED_WITH_ERRORS")
 LAST_MODIFIED_HEADER = f"x-amz-meta-{LAST_MODIFIED_METADATA}"
+IDLE_TIMEOUT_RANGE = (60, 7 * 24 * 3600)  # seconds, as EMR's RunJobFlow accepts
+_state_locks: dict[str, threading.RLock] = {}
+
+
+def state_lock(cluster: Cluster) -> threading.RLock:
+    """Held to end the cluster, and by the runner while a step of it writes back to S3."""
+    return _state_locks.setdefault(cluster.id, threading.RLock())
 
 
 def _terminate_once(original):
     def terminate(self: Cluster) -> None:
-        if self.state not in ENDED:
-            original(self)
+        with state_lock(self):
+            if self.state not in ENDED:
+                original(self)
 
     return terminate
+
+
+def _keep_idle_timeout(original):
+    def run_job_flow(self: ElasticMapReduceResponse):
+        idle_timeout = (self._get_param("AutoTerminationPolicy") or {}).get("IdleTimeout")
+        low, high = IDLE_TIMEOUT_RANGE
+        if idle_timeout is not None and not low <= idle_timeout <= high:
+            raise ValidationException(
+                f"AutoTerminationPolicy.IdleTimeout must be {low} to {high} seconds, "
+                f"not {idle_timeout}"
+            )
+        result = original(self)
+        cluster = self.backend.clusters[result.result["JobFlowId"]]
+        cluster.idle_timeout = idle_timeout
+        return result
+
+    return run_job_flow
 
 
 def _backdate_on_request(original):
@@ -79,6 +110,9 @@ def apply() -> None:
     FakeKey.set_metadata = _backdate_on_request(FakeKey.set_metadata)
     Cluster.run_bootstrap_actions = _leave_bootstrap_to_the_runner
     Cluster.add_steps = _queue_steps(Cluster.add_steps)
+    ElasticMapReduceResponse.run_job_flow = _keep_idle_timeout(
+        ElasticMapReduceResponse.run_job_flow
+    )
     ElasticMapReduceResponse.get_region_from_url = _region_from_credential_scope(
         ElasticMapReduceResponse.get_region_from_url
     )

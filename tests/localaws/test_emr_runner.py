@@ -13,6 +13,14 @@ from localaws.process import LocalAws
 pytestmark = pytest.mark.slow
 BUCKET = "runner-tests"
 EXIT_WITH = "import sys; sys.exit({code})"
+# Writes a file into its staged --output folder after a few seconds, as a job writes its
+# results at the end.
+WRITE_LATER = """
+import pathlib, sys, time
+time.sleep(float(sys.argv[2]))
+folder = pathlib.Path(sys.argv[1].split("=", 1)[1].removeprefix("file://"))
+(folder / "result.txt").write_text("done")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +30,7 @@ def aws(tmp_path_factory):
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     for code in (0, 1):
         s3.put_object(Bucket=BUCKET, Key=f"exit{code}.py", Body=EXIT_WITH.format(code=code))
+    s3.put_object(Bucket=BUCKET, Key="write_later.py", Body=WRITE_LATER)
     s3.put_object(Bucket=BUCKET, Key="bootstrap.sh", Body=b"#!/bin/sh\n")
     yield local_aws, client("emr", local_aws.endpoint)
     local_aws.stop()
@@ -38,7 +47,23 @@ def spark_step(name: str, code: int, on_failure: str) -> dict:
     }
 
 
-def start_cluster(emr, steps: list[dict], keep_alive: bool = True) -> str:
+def writing_step(output: str, seconds: float) -> dict:
+    return {
+        "Name": "writes",
+        "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": [
+                "spark-submit",
+                f"s3://{BUCKET}/write_later.py",
+                f"--output=s3://{BUCKET}/{output}",
+                str(seconds),
+            ],
+        },
+    }
+
+
+def start_cluster(emr, steps: list[dict], keep_alive: bool = True, **request) -> str:
     return emr.run_job_flow(
         Name="runner test",
         ReleaseLabel="emr-7.9.0",
@@ -54,6 +79,7 @@ def start_cluster(emr, steps: list[dict], keep_alive: bool = True) -> str:
         Steps=steps,
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
+        **request,
     )["JobFlowId"]
 
 
@@ -137,3 +163,41 @@ def test_clusters_are_filed_under_the_clients_region(aws):
 )
 def test_only_what_featurize_reads_itself_stays_on_s3(arguments, unstaged):
     assert direct_reads(arguments) == unstaged
+
+
+def wait_for_step_state(emr, cluster_id: str, state: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        steps = emr.list_steps(ClusterId=cluster_id)["Steps"]
+        if steps and steps[0]["Status"]["State"] == state:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"no step of {cluster_id} became {state}")
+
+
+def keys(s3, prefix: str) -> list[str]:
+    return [
+        item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    ]
+
+
+def test_a_step_writes_back_only_while_its_cluster_is_active(aws):
+    _, emr = aws
+    s3 = client("s3", aws[0].endpoint)
+    finished = start_cluster(emr, [writing_step("finished/", 1)])
+    ended = start_cluster(emr, [writing_step("ended/", 8)])
+    wait_for_step_state(emr, ended, "RUNNING")
+    emr.terminate_job_flows(JobFlowIds=[ended])
+
+    assert settle(emr, finished) == ("WAITING", [("writes", "COMPLETED")])
+    assert keys(s3, "finished/") == ["finished/result.txt"]
+    cluster, steps = settle(emr, ended)
+    assert (cluster, steps) == ("TERMINATED", [("writes", "CANCELLED")])
+    assert keys(s3, "ended/") == []
+
+
+@pytest.mark.parametrize("idle_timeout", [59, 604801])
+def test_an_idle_timeout_outside_emrs_range_is_refused(aws, idle_timeout):
+    _, emr = aws
+    with pytest.raises(emr.exceptions.ClientError, match="IdleTimeout must be 60 to 604800"):
+        start_cluster(emr, [], AutoTerminationPolicy={"IdleTimeout": idle_timeout})
