@@ -33,9 +33,12 @@ CORE_INSTANCE_COUNT = "{{ params.core_instance_count }}"
 WINDOW_START = "{{ data_interval_start.isoformat() if params.mode == 'incremental' else '' }}"
 WINDOW_END = "{{ data_interval_end.isoformat() if params.mode == 'incremental' else '' }}"
 INGEST_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
+DATA_INTERVAL = "{{ data_interval_start.isoformat() }}/{{ data_interval_end.isoformat() }}"
 PCA_SIZE = "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}"
 # infra/fruits-pipeline.yaml lets Airflow create and touch only the clusters with this tag.
 CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
+# What identifies a run's cluster, for retries and reruns (fruit_pipeline.retry_safe).
+RUN_TAG, DAG_TAG, INTERVAL_TAG = "run_id", "dag_id", "data_interval"
 
 
 def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
@@ -96,8 +99,9 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
         "VisibleToAllUsers": True,
         "Tags": [
             CLUSTER_TAG,
-            {"Key": "dag_id", "Value": dag_id},
-            {"Key": "run_id", "Value": RUN_ID},
+            {"Key": DAG_TAG, "Value": dag_id},
+            {"Key": RUN_TAG, "Value": RUN_ID},
+            {"Key": INTERVAL_TAG, "Value": DATA_INTERVAL},
         ],
     }
     if config.security_configuration:

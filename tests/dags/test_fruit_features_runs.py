@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from unittest import mock
 
 import boto3
@@ -133,6 +134,19 @@ def states(dag_run) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
+def asset_events(dag_run) -> dict[str, dict]:
+    """asset name -> extra of each asset event the run recorded."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(
+            select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)
+        ).all()
+        return {event.asset.name: event.extra for event in events}
+
+
 @pytest.fixture(autouse=True)
 def forget_clusters():
     for regions in emr_backends.values():
@@ -151,6 +165,45 @@ def test_steps_complete_run_succeeds_and_cluster_is_terminated(run_dag, s3):
     assert {step.state for step in cluster.steps} == {"COMPLETED"}
 
 
+def test_a_successful_run_records_both_asset_events_with_what_the_jobs_wrote(run_dag, s3):
+    ingest_date = TOMORROW.subtract(days=1).to_date_string()
+    summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "mobilenet_v2"}
+    summary |= {"model_id": "sha256:ab", "ingest_date": ingest_date}
+    manifest = {"version": "v=20261121T000000000000Z", "rows": 40, "k": 7, "variance": 0.951}
+    manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab"}
+    summary_key = f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json"
+    s3.put_object(Bucket=BUCKET, Key=summary_key, Body=json.dumps(summary))
+    s3.put_object(Bucket=BUCKET, Key="pca/model=mobilenet_v2/_LATEST", Body=json.dumps(manifest))
+    try:
+        with emr_plays_steps():
+            dag_run = run_dag()
+    finally:
+        s3.delete_objects(
+            Bucket=BUCKET,
+            Delete={"Objects": [{"Key": summary_key}, {"Key": "pca/model=mobilenet_v2/_LATEST"}]},
+        )
+    assert dag_run.state == "success", states(dag_run)
+    assert asset_events(dag_run) == {
+        "fruit_features.features": {
+            "ingest_date": ingest_date,
+            "model": "mobilenet_v2",
+            "model_id": "sha256:ab",
+            "images_featurized": 2,
+            "images_rejected": 1,
+            "summary": f"s3://{BUCKET}/{summary_key}",
+        },
+        "fruit_features.pca": {
+            "model": "mobilenet_v2",
+            "model_id": "sha256:ab",
+            "version": manifest["version"],
+            "version_uri": f"s3://{BUCKET}/pca/model=mobilenet_v2/{manifest['version']}/",
+            "k": 7,
+            "variance": 0.951,
+            "rows": 40,
+        },
+    }
+
+
 def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
     with emr_plays_steps(failing_step="featurize"):
         dag_run = run_dag()
@@ -161,6 +214,7 @@ def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
     (cluster,) = clusters()
     assert cluster.state == "TERMINATED"
     assert [step.state for step in cluster.steps] == ["FAILED", "CANCELLED"]
+    assert asset_events(dag_run) == {}
 
 
 def test_no_new_image_skips_the_run_and_creates_no_cluster(run_dag, s3):
@@ -168,6 +222,7 @@ def test_no_new_image_skips_the_run_and_creates_no_cluster(run_dag, s3):
     dag_run = run_dag(logical_date=before_any_upload)
     assert set(states(dag_run).values()) == {"skipped"}
     assert clusters() == []
+    assert asset_events(dag_run) == {}
 
 
 def test_invalid_params_are_refused_before_any_aws_call(run_dag, s3):
@@ -193,3 +248,104 @@ def test_an_unknown_param_fails_the_run_before_any_aws_call(run_dag, s3):
     assert dag_run.state == "failed"
     assert states(dag_run)["wait_for_new_images"] == "failed"
     assert clusters() == []
+
+
+@contextmanager
+def dies_after(method: str) -> Iterator[mock.Mock]:
+    """The first call of EmrHook.<method> reaches AWS, then its task dies, as a worker killed
+    right after AWS accepted the call would; later calls go through."""
+    from airflow.providers.amazon.aws.hooks.emr import EmrHook
+
+    original = getattr(EmrHook, method)
+    calls = []
+
+    def call_then_die(self, *args, **kwargs):
+        response = original(self, *args, **kwargs)
+        calls.append(response)
+        if len(calls) == 1:
+            raise ConnectionError(f"the worker died after {method} reached AWS")
+        return response
+
+    with mock.patch.object(EmrHook, method, call_then_die):
+        yield calls
+
+
+@pytest.fixture
+def immediate_retries(run_dag):
+    """The DAG's own retries, without their 30-second delay."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
+    for task in dag.tasks:
+        task.retry_delay = timedelta(0)
+        task.retry_exponential_backoff = False
+
+    def run(**kwargs):
+        return dag.test(logical_date=TOMORROW, **kwargs)
+
+    return run
+
+
+def try_numbers(dag_run) -> dict[str, int]:
+    return {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}
+
+
+def test_a_retried_create_reuses_the_cluster_its_first_try_started(immediate_retries, s3):
+    with dies_after("create_job_flow") as calls, emr_plays_steps():
+        dag_run = immediate_retries()
+    assert dag_run.state == "success", states(dag_run)
+    assert try_numbers(dag_run)["create_emr_cluster"] == 2
+    assert len(calls) == 1  # the retry found the cluster and made no RunJobFlow call
+    (cluster,) = clusters()
+    assert cluster.id == calls[0]["JobFlowId"]
+    assert cluster.state == "TERMINATED"
+    assert [step.name for step in cluster.steps] == ["featurize", "pca"]
+
+
+def test_a_retried_add_steps_adds_no_step_twice(immediate_retries, s3):
+    with dies_after("add_job_flow_steps") as calls, emr_plays_steps():
+        dag_run = immediate_retries()
+    assert dag_run.state == "success", states(dag_run)
+    assert try_numbers(dag_run)["add_spark_steps"] == 2
+    assert len(calls) == 1
+    (cluster,) = clusters()
+    assert [step.name for step in cluster.steps] == ["featurize", "pca"]
+    assert [step.id for step in cluster.steps] == calls[0]
+    assert {step.state for step in cluster.steps} == {"COMPLETED"}
+
+
+def orphan_cluster(emr, run_id: str, interval_start: pendulum.DateTime) -> str:
+    """A cluster as an interrupted run of fruit_features left it: tagged, alive, busy."""
+    from fruit_pipeline.emr_requests import CLUSTER_TAG
+
+    interval = f"{interval_start.isoformat()}/{interval_start.add(days=1).isoformat()}"
+    return emr.run_job_flow(
+        Name=f"fruit_features {run_id}",
+        ReleaseLabel="emr-7.9.0",
+        Instances={"KeepJobFlowAliveWhenNoSteps": True, "InstanceCount": 1},
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Tags=[
+            CLUSTER_TAG,
+            {"Key": "dag_id", "Value": "fruit_features"},
+            {"Key": "run_id", "Value": run_id},
+            {"Key": "data_interval", "Value": interval},
+        ],
+    )["JobFlowId"]
+
+
+def test_a_new_run_ends_the_cluster_an_interrupted_run_of_its_interval_left(
+    run_dag, s3, moto_endpoint
+):
+    emr = boto3.client("emr", endpoint_url=moto_endpoint, region_name=REGION)
+    orphan = orphan_cluster(emr, "manual__interrupted", TOMORROW.subtract(days=1))
+    other_day = orphan_cluster(emr, "scheduled__other_day", TOMORROW.subtract(days=2))
+    with emr_plays_steps():
+        dag_run = run_dag()
+    assert dag_run.state == "success", states(dag_run)
+    by_id = {cluster.id: cluster for cluster in clusters()}
+    assert by_id.pop(orphan).state == "TERMINATED"
+    assert by_id.pop(other_day).state == "WAITING"  # another interval's: not this run's to end
+    (own,) = by_id.values()
+    assert own.state == "TERMINATED"
+    assert [step.name for step in own.steps] == ["featurize", "pca"]
