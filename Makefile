@@ -6,7 +6,7 @@ TOOLS       := .tools
 UV          := $(TOOLS)/bin/uv
 VENV        := .venv
 BIN         := $(VENV)/bin
-SOURCES     := dags plugins spark_jobs scripts localaws tests
+SOURCES     := dags plugins spark_jobs scripts localaws tests docs/examples
 # What the UI-trigger test runs from Debian's packages: a headless browser for its screenshot,
 # and PostgreSQL, the compose stack's metadata database.
 SYSTEM_PACKAGES := chromium chromium-driver postgresql

@@ -6,10 +6,14 @@ short-lived EMR cluster:
 
 1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval;
    none before the timeout: the run is skipped and no cluster is created;
-2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements;
+2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements; a retry
+   reuses the run's cluster, and an interrupted run's cluster of the same interval is ended
+   first;
 3. `add_spark_steps`: featurize the interval's images, then refit PCA on all of that model's
-   features;
-4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run;
+   features; a retry adds no step twice;
+4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
+   the step's reason and the end of its log; success records events on the two assets,
+   `fruit_features.features` and `fruit_features.pca`, for the DAGs scheduled on them;
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
 
 Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
@@ -21,18 +25,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.amazon.aws.operators.emr import (
-    EmrAddStepsOperator,
-    EmrCreateJobFlowOperator,
-    EmrTerminateJobFlowOperator,
-)
+from airflow.providers.amazon.aws.operators.emr import EmrTerminateJobFlowOperator
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from fruit_pipeline.assets import PublishingStepSensor
 from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
-from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
+from fruit_pipeline.emr_requests import INGEST_DATE, MODEL, job_flow_overrides, spark_steps
+from fruit_pipeline.retry_safe import (
+    RetrySafeEmrAddStepsOperator,
+    RetrySafeEmrCreateJobFlowOperator,
+)
 from fruit_pipeline.sensors import NewImagesSensor
-from fruit_pipeline.step_failures import ExplainedStepSensor
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
@@ -100,7 +104,7 @@ with DAG(
         **AWS,
     )
 
-    create_emr_cluster = EmrCreateJobFlowOperator(
+    create_emr_cluster = RetrySafeEmrCreateJobFlowOperator(
         task_id="create_emr_cluster",
         job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID),
         emr_conn_id=None,  # no silent merge of an emr_default connection's extras
@@ -108,7 +112,7 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    add_spark_steps = EmrAddStepsOperator(
+    add_spark_steps = RetrySafeEmrAddStepsOperator(
         task_id="add_spark_steps",
         job_flow_id=create_emr_cluster.output,
         steps=spark_steps(CONFIG),
@@ -116,8 +120,11 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    watch_spark_steps = ExplainedStepSensor(
+    watch_spark_steps = PublishingStepSensor(
         task_id="watch_spark_steps",
+        config=CONFIG,
+        model=MODEL,
+        ingest_date=INGEST_DATE,
         job_flow_id=create_emr_cluster.output,
         step_id="{{ ti.xcom_pull(task_ids='add_spark_steps')[-1] }}",
         deferrable=True,

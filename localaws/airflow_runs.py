@@ -34,6 +34,9 @@ def airflow_environment(endpoint: str, home: Path, bucket: str) -> dict[str, str
         **os.environ,
         **CREDENTIALS,
         "AIRFLOW_HOME": str(home),
+        # Its own database and logs, whatever the calling process configured for itself.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "PYTHONPATH": str(ROOT / "spark_jobs"),  # fruitspark.image_files, shared with the job

@@ -5,14 +5,16 @@
         [--model-file URI.onnx | --weights imagenet|random|FILE]
         [--modified-after TS] [--modified-before TS] [--ingest-date YYYY-MM-DD]
 
-Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model_id, features, and
-<output>/_rejected/model=<cnn>/ingest_date=<date>/ with path, label, reason. A rerun replaces
-only its own (model, ingest date); a run without a window rebuilds the whole model.
+Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model_id, features,
+<output>/_rejected/model=<cnn>/ingest_date=<date>/ with path, label, reason, and the run's
+counts in <output>/_summary/model=<cnn>/ingest_date=<date>.json. A rerun replaces only its own
+(model, ingest date); a run without a window rebuilds the whole model.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import sys
@@ -30,12 +32,12 @@ from pyspark.sql import types as T
 
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_files
-from fruitspark.hadoop_fs import delete_children, list_children
+from fruitspark.hadoop_fs import delete_children, list_children, replace_file
 from fruitspark.image_files import is_apple_double, is_image
 from fruitspark.keras_export import Weights, export_onnx
 from fruitspark.labels import label_of
 from fruitspark.listing import ListedFile, list_files, root_of
-from fruitspark.locations import REJECTED_FOLDER, overlap_error
+from fruitspark.locations import REJECTED_FOLDER, SUMMARY_FOLDER, overlap_error, summary_key
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -253,13 +255,13 @@ def write_partitions(table: DataFrame, uri: str) -> None:
 
 def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date) -> None:
     """After a full rebuild has committed, earlier dates of that model would be duplicates:
-    of its features, and of its rejections."""
+    of its features, of its rejections, and of its counts (ingest_date=<date>.json)."""
     model_dir = f"{root}/model={cnn}"
     kept = f"ingest_date={keep.isoformat()}"
     others = [
         name
         for name in list_children(spark, model_dir)
-        if name.startswith("ingest_date=") and name != kept
+        if name.startswith("ingest_date=") and name.removesuffix(".json") != kept
     ]
     for name in delete_children(spark, model_dir, others):
         log.info("full rebuild: removed %s/%s", model_dir, name)
@@ -295,7 +297,7 @@ def partition_plan(image_count: int, cores: int) -> tuple[int, int]:
     return math.ceil(image_count / per_partition), per_partition
 
 
-def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
+def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     output = args.output.rstrip("/")
     model_file = resolve_model_file(args)
@@ -303,8 +305,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     files = list_images(args.input, args.window)
     log.info("found %d image file(s) under %s, %s", len(files), args.input, args.window)
     if not files:
-        log.warning("no image to featurize: nothing written")
-        return {"found": 0, "featurized": 0, "rejected": 0}
+        log.warning("no image to featurize: no features written")
+        return write_summary(spark, output, args, model_id, found=0, featurized=0)
 
     partitions, _ = partition_plan(len(files), spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
@@ -333,15 +335,38 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         featurized_count = featurized.where(F.col("reason").isNull()).count()
     finally:
         featurized.unpersist()
+    summary = write_summary(spark, output, args, model_id, len(files), featurized_count)
     if args.window.is_full:
-        for root in (output, f"{output}/{REJECTED_FOLDER}"):
+        for root in (output, f"{output}/{REJECTED_FOLDER}", f"{output}/{SUMMARY_FOLDER}"):
             drop_other_ingest_dates(spark, root, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started
-    found = len(files)
-    summary = {"found": found, "featurized": featurized_count, "rejected": found - featurized_count}
     log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", summary)
-    log.info("done in %.1fs: %.1f images/s, listing included", elapsed, found / elapsed)
+    log.info("done in %.1fs: %.1f images/s, listing included", elapsed, len(files) / elapsed)
+    return summary
+
+
+def write_summary(
+    spark: SparkSession,
+    output: str,
+    args: argparse.Namespace,
+    model_id: str,
+    found: int,
+    featurized: int,
+) -> dict:
+    """The run's counts, once its rows are committed: what the DAG's asset event carries."""
+    summary = {
+        "found": found,
+        "featurized": featurized,
+        "rejected": found - featurized,
+        "model": args.model,
+        "model_id": model_id,
+        "ingest_date": args.ingest_date.isoformat(),
+        "window": str(args.window),
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    uri = f"{output}/{summary_key(args.model, args.ingest_date.isoformat())}"
+    replace_file(spark, uri, json.dumps(summary, indent=2).encode())
     return summary
 
 

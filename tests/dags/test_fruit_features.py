@@ -86,3 +86,18 @@ def test_parsing_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_example_consumer_loads_beside_it_scheduled_on_its_pca_asset(dag, tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    for dag_file in (ROOT / "dags/fruit_features.py", ROOT / "docs/examples/fruit_pca_consumer.py"):
+        (tmp_path / dag_file.name).symlink_to(dag_file)
+    both = DagBag(dag_folder=str(tmp_path))
+    assert both.import_errors == {}
+    consumer = both.dags["fruit_pca_consumer"]
+    outlets = {asset.name: asset for asset in dag.get_task("watch_spark_steps").outlets}
+    assert set(outlets) == {"fruit_features.features", "fruit_features.pca"}
+    assert outlets["fruit_features.pca"].uri == "s3://fruits-data/pca"
+    assert outlets["fruit_features.features"].uri == "s3://fruits-data/features"
+    assert list(consumer.timetable.asset_condition.objects) == [outlets["fruit_features.pca"]]

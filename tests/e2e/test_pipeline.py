@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
-from fruitspark.models import identity
+from localaws.airflow_runs import airflow, json_output
 from localaws.client import latest_version, read_latest, read_parquet, upload_folder
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
@@ -122,6 +124,49 @@ def test_first_run_writes_the_pca_report_and_step_logs(stack, day_one):
     assert any(f"published {version}: k={report['k']} components" in text for text in stdout)
 
 
+def asset_events(stack, run_id: str) -> dict[str, dict]:
+    """asset name -> extra of the events the run recorded, from Airflow's own database."""
+    database = Path(stack.environment["AIRFLOW_HOME"]) / "airflow.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute(
+            "SELECT asset.name, asset_event.extra FROM asset_event"
+            " JOIN asset ON asset.id = asset_event.asset_id"
+            " WHERE asset_event.source_run_id = ?",
+            (run_id,),
+        ).fetchall()
+    return {name: json.loads(extra) for name, extra in rows}
+
+
+def test_a_successful_run_records_asset_events_with_its_real_counts(stack, day_one):
+    run_id = {tag["Key"]: tag["Value"] for tag in day_one["cluster"]["Tags"]}["run_id"]
+    events = asset_events(stack, run_id)
+    manifest_key = "pca/model=mobilenet_v2/_LATEST"
+    manifest = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
+    assert set(events) == {"fruit_features.features", "fruit_features.pca"}
+    features_event, pca_event = events["fruit_features.features"], events["fruit_features.pca"]
+    assert features_event["ingest_date"] == "2026-11-18"
+    assert (features_event["images_featurized"], features_event["images_rejected"]) == (12, 2)
+    assert pca_event["version"] == manifest["version"]
+    assert (pca_event["k"], pca_event["rows"]) == (manifest["k"], 12)
+    assert pca_event["variance"] >= 0.95
+    assert (
+        pca_event["version_uri"] == f"s3://{BUCKET}/pca/model=mobilenet_v2/{manifest['version']}/"
+    )
+
+
+def test_a_skipped_run_records_no_asset_event(stack, day_one):
+    """A date with no upload: the sensor skips the run."""
+    state, tasks, _ = stack.run("2026-11-10")
+    assert set(tasks.values()) == {"skipped"}, (state, tasks)
+    runs = json_output(
+        airflow(
+            stack.environment, "dags", "list-runs", "fruit_features", "-o", "json", log=stack.log
+        )
+    )
+    (skipped,) = [run for run in runs if run["logical_date"].startswith("2026-11-10")]
+    assert asset_events(stack, skipped["run_id"]) == {}
+
+
 def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one, day_two):
     assert day_two["state"] == "success", day_two["tasks"]
     table = day_two["features_before"]
@@ -130,28 +175,6 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
         by_date.setdefault(ingest_date, set()).add(path)
     assert by_date == {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
     assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
-
-
-def test_rerunning_a_date_adds_no_duplicates(stack, day_two):
-    state, _, _ = stack.run(RUN_TWO)
-    assert state == "success"
-    table = features(stack)
-    assert len(table) == len(day_two["features_before"])
-    assert table["path"].is_unique
-    assert pca_rows(stack)["path"].is_unique
-
-
-def test_another_cnn_runs_from_its_deployed_onnx_file(stack, day_one, tmp_path):
-    """A UI run with {"model": "vgg16"}: the cluster runs VGG16's ONNX file, nothing else."""
-    state, tasks, _ = stack.run(RUN_ONE, conf={"model": "vgg16"})
-    assert state == "success", tasks
-    table = read_parquet(stack.s3, BUCKET, "features/model=vgg16/")
-    assert set(table["path"]) == day_one["good"]
-    assert {len(vector) for vector in table["features"]} == {512}
-    deployed = tmp_path / "vgg16.onnx"
-    stack.s3.download_file(BUCKET, "artifacts/models/vgg16.onnx", str(deployed))
-    assert set(table["model_id"]) == {identity(str(deployed))}
-    assert len(read_latest(stack.s3, BUCKET, "pca/model=vgg16/")) == len(day_one["good"])
 
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
@@ -168,6 +191,8 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
         "pca": "CANCELLED",
     }
     assert stack.keys("features/") | stack.keys("pca/") == before
+    run_id = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["run_id"]
+    assert asset_events(stack, run_id) == {}
     # The step's own error line, in the log of the task that watched it (`airflow dags test`
     # prints task logs to its output).
     explained = stack.log.read_text().rsplit("the EMR steps failed:", 1)[1]

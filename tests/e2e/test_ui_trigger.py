@@ -5,7 +5,8 @@ environment docker-compose.yaml gives its container (LocalExecutor, SimpleAuthMa
 admin from .env, the shared JWT secret, every FRUITS_ variable), built from a .env that
 `make env` writes from .env.example. Only what a container's world names differently is
 changed: folders, ports, and the addresses of the local AWS and of the database, a PostgreSQL
-server from Debian's packages with the postgres service's user, password and database.
+server from Debian's packages with the postgres service's user, password and database. The
+DAGs folder also holds the example consumer of docs/examples/, as a user who copied it there.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 ARTIFACTS = compose.ROOT / "test-artifacts"
 CLASSES, PER_CLASS = 3, 8
+CONSUMER = compose.ROOT / "docs/examples/fruit_pca_consumer.py"
 LOCALAWS_IN_COMPOSE = "http://localaws:4566"
 POSTGRES_IN_COMPOSE = "@postgres/"
 
@@ -70,11 +72,19 @@ def responds(url: str) -> bool:
         return False
 
 
-def host_overrides(home: Path, api_port: int) -> dict[str, str]:
+def dags_folder(folder: Path) -> Path:
+    """fruit_features and, beside it, the example consumer of its PCA asset."""
+    folder.mkdir()
+    for dag_file in (compose.ROOT / "dags/fruit_features.py", CONSUMER):
+        (folder / dag_file.name).symlink_to(dag_file)
+    return folder
+
+
+def host_overrides(home: Path, dags: Path, api_port: int) -> dict[str, str]:
     """What differs between a container and this machine: paths, ports, addresses, database."""
     return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(compose.ROOT / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(compose.ROOT / "plugins"),
         "PYTHONPATH": str(compose.ROOT / "spark_jobs"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
@@ -163,7 +173,7 @@ def stack(tmp_path_factory):
         seed(local_aws.endpoint, dotenv)
 
         api_port = free_port()
-        overrides = host_overrides(folder / "airflow-home", api_port)
+        overrides = host_overrides(folder / "airflow-home", dags_folder(folder / "dags"), api_port)
         (folder / "airflow-home").mkdir()
 
         def environment_of(service: str) -> dict[str, str]:
@@ -192,12 +202,13 @@ def stack(tmp_path_factory):
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
             timeout=30,
         )
-        wait_for(
-            "fruit_features parsed",
-            lambda: api.get("/dags/fruit_features").status_code == 200,
-            120,
-            logs,
-        )
+        for dag_id in ("fruit_features", "fruit_pca_consumer"):
+            wait_for(
+                f"{dag_id} parsed",
+                lambda dag_id=dag_id: api.get(f"/dags/{dag_id}").status_code == 200,
+                120,
+                logs,
+            )
         yield Stack(
             api=api,
             ui_url=base_url,
@@ -255,8 +266,23 @@ def test_an_invalid_conf_is_refused_before_any_run(stack):
     assert stack.emr.list_clusters()["Clusters"] == []
 
 
+def consumer_runs(stack) -> list[dict]:
+    return stack.api.get("/dags/fruit_pca_consumer/dagRuns").json()["dag_runs"]
+
+
+def succeeded_manual_run(runs: list[dict]) -> str:
+    """The UI-triggered run that succeeded (a skipped scheduled run counts as success too)."""
+    (run_id,) = [
+        run["dag_run_id"]
+        for run in runs
+        if run["state"] == "success" and run["run_type"] == "manual"
+    ]
+    return run_id
+
+
 def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
-    stack.api.patch("/dags/fruit_features", json={"is_paused": False}).raise_for_status()
+    for dag_id in ("fruit_features", "fruit_pca_consumer"):
+        stack.api.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
     triggered = stack.api.post(
         "/dags/fruit_features/dagRuns",
         json={
@@ -304,6 +330,29 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     assert screenshot.stat().st_size > 10_000
 
 
+def test_the_successful_run_triggers_the_consumer_with_its_pca_version(stack):
+    runs = stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]
+    succeeded = succeeded_manual_run(runs)
+
+    def consumer_finished():
+        finished = [run for run in consumer_runs(stack) if run["state"] in ("success", "failed")]
+        return finished or None
+
+    (consumer,) = wait_for("the consumer DAG run", consumer_finished, 120, stack.logs)
+    assert consumer["state"] == "success"
+    assert consumer["run_type"] == "asset_triggered"
+    entry = (
+        f"/dags/fruit_pca_consumer/dagRuns/{quote(consumer['dag_run_id'], safe='')}"
+        "/taskInstances/log_new_pca_versions/xcomEntries/return_value"
+    )
+    (received,) = stack.api.get(entry).json()["value"]
+    assert received["source_run_id"] == succeeded
+    published = latest_version(stack.s3, stack.bucket, "pca/model=mobilenet_v2/")
+    assert received["version_uri"] == f"s3://{stack.bucket}/{published}"
+    assert received["rows"] == CLASSES * PER_CLASS
+    assert received["variance"] >= 0.9
+
+
 def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
     """Airflow's REST API accepts a conf key that is no param; the first task refuses it."""
     clusters_before = stack.emr.list_clusters()["Clusters"]
@@ -323,6 +372,21 @@ def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
     log = stack.api.get(f"{task}/logs/1").text  # JSON: each line's event, as the UI shows it
     assert "unknown trigger param(s): K" in log
     assert stack.emr.list_clusters()["Clusters"] == clusters_before
+
+
+def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
+    """By now: yesterday's scheduled run was skipped, and the unknown-key run failed."""
+    runs = stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]
+    (scheduled,) = [run for run in runs if run["run_type"] == "scheduled"]
+    tasks = stack.api.get(
+        f"/dags/fruit_features/dagRuns/{quote(scheduled['dag_run_id'], safe='')}/taskInstances"
+    ).json()["task_instances"]
+    assert {task["state"] for task in tasks} == {"skipped"}
+    assert "failed" in {run["state"] for run in runs}
+    assert len(consumer_runs(stack)) == 1
+    events = stack.api.get("/assets/events").json()["asset_events"]
+    assert {event["source_run_id"] for event in events} == {succeeded_manual_run(runs)}
+    assert len(events) == 2
 
 
 def test_no_log_holds_a_secret_from_env(stack):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from datetime import UTC, date, datetime
@@ -175,15 +176,25 @@ def test_reruns_replace_their_date_only_and_a_full_run_rebuilds(spark, daily_tre
     }
     assert rejected_dates == {date(2026, 11, 19)}
 
+    summaries = Path(output, "_summary", "model=mobilenet_v2")
+    assert sorted(path.name for path in summaries.iterdir()) == [
+        "ingest_date=2026-11-19.json",
+        "ingest_date=2026-11-20.json",
+    ]
     run(spark, *source, "--ingest-date", "2026-11-21")
     assert counts_by_date() == {"2026-11-21": 6}
     rejected = spark.read.parquet(f"{output}/_rejected").collect()
     assert [(row.ingest_date, key(row.path)) for row in rejected] == [
         (date(2026, 11, 21), "broken.jpg@Kiwi")
     ], "a full rebuild rebuilds the rejections too"
+    (summary,) = summaries.iterdir()
+    counts = json.loads(summary.read_text())
+    assert summary.name == "ingest_date=2026-11-21.json"
+    assert (counts["found"], counts["featurized"], counts["rejected"]) == (7, 6, 1)
+    assert counts["window"] == "all files"
 
 
-def test_an_empty_window_writes_nothing(spark, daily_tree, tmp_path):
+def test_an_empty_window_writes_no_features_and_its_zero_counts(spark, daily_tree, tmp_path):
     output = tmp_path / "features"
     run(
         spark,
@@ -192,8 +203,13 @@ def test_an_empty_window_writes_nothing(spark, daily_tree, tmp_path):
         "--output",
         str(output),
         *window("2030-01-01", "2030-01-02"),
+        "--ingest-date",
+        "2030-01-01",
     )
-    assert not output.exists()
+    (written,) = [path for path in output.rglob("*") if path.is_file()]
+    assert written == output / "_summary/model=mobilenet_v2/ingest_date=2030-01-01.json"
+    counts = json.loads(written.read_text())
+    assert (counts["found"], counts["featurized"], counts["rejected"]) == (0, 0, 0)
 
 
 def test_bad_arguments_are_refused(capsys):

@@ -1,0 +1,110 @@
+"""The DAG's outputs as Airflow Assets, and the events a successful run records on them.
+
+Downstream DAGs schedule on these assets instead of polling S3: see
+docs/examples/fruit_pca_consumer.py. Each event's extra says what the run produced, read from
+what the jobs wrote: featurize's counts (<features>/_summary/...) and PCA's _LATEST.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.sdk import Asset
+
+from fruit_pipeline.config import PipelineConfig
+from fruit_pipeline.step_failures import ExplainedStepSensor
+from fruitspark.locations import summary_key
+
+FEATURES_ASSET_NAME = "fruit_features.features"
+PCA_ASSET_NAME = "fruit_features.pca"
+LATEST = "_LATEST"  # fruitspark.publication's manifest: pyspark is not imported here
+
+
+def features_asset(config: PipelineConfig) -> Asset:
+    return Asset(name=FEATURES_ASSET_NAME, uri=config.features_uri)
+
+
+def pca_asset(config: PipelineConfig) -> Asset:
+    return Asset(name=PCA_ASSET_NAME, uri=config.pca_uri)
+
+
+def features_extra(summary: dict[str, Any] | None, summary_uri: str) -> dict[str, Any]:
+    """The features event: the ingest date and what this run featurized and rejected."""
+    if summary is None:
+        return {"summary": summary_uri, "missing": "featurize wrote no summary there"}
+    return {
+        "ingest_date": summary["ingest_date"],
+        "model": summary["model"],
+        "model_id": summary["model_id"],
+        "images_featurized": summary["featurized"],
+        "images_rejected": summary["rejected"],
+        "summary": summary_uri,
+    }
+
+
+def pca_extra(manifest: dict[str, Any] | None, root: str) -> dict[str, Any]:
+    """The PCA event: the version this run published, its k and the variance it keeps."""
+    if manifest is None:
+        return {"root": root, "missing": f"no {LATEST} there"}
+    return {
+        "model": manifest["model"],
+        "model_id": manifest["model_id"],
+        "version": manifest["version"],
+        "version_uri": f"{root}{manifest['version']}/",
+        "k": manifest["k"],
+        "variance": manifest["variance"],
+        "rows": manifest["rows"],
+    }
+
+
+def read_json(s3: S3Hook, uri: str) -> dict[str, Any] | None:
+    """The object's JSON; None when there is no such object."""
+    bucket, key = S3Hook.parse_s3_url(uri)
+    if not s3.check_for_key(key, bucket):
+        return None
+    return json.loads(s3.read_key(key, bucket))
+
+
+class PublishingStepSensor(ExplainedStepSensor):
+    """The step sensor, which also records the two asset events once the steps succeeded.
+
+    A failed step fails this task and a skipped run never reaches it: neither records an
+    event. A succeeded step's output that cannot be found is logged as a warning, and named
+    in the event's extra under "missing": the steps succeeded, so the event is recorded.
+    `model` and `ingest_date` are templated, as the steps' own arguments are.
+    """
+
+    template_fields = (*ExplainedStepSensor.template_fields, "model", "ingest_date")
+
+    def __init__(
+        self, *, config: PipelineConfig, model: str, ingest_date: str, **kwargs: Any
+    ) -> None:
+        self.features = features_asset(config)
+        self.pca = pca_asset(config)
+        super().__init__(outlets=[self.features, self.pca], **kwargs)
+        self.model = model
+        self.ingest_date = ingest_date
+
+    def execute(self, context: Any) -> None:
+        super().execute(context)  # defers, unless the last step has already ended
+        self.record_outputs(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
+        super().execute_complete(context, event)
+        self.record_outputs(context)
+
+    def record_outputs(self, context: Any) -> None:
+        s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+        summary_uri = f"{self.features.uri.rstrip('/')}/{summary_key(self.model, self.ingest_date)}"
+        pca_root = f"{self.pca.uri.rstrip('/')}/model={self.model}/"
+        features = features_extra(read_json(s3, summary_uri), summary_uri)
+        pca = pca_extra(read_json(s3, pca_root + LATEST), pca_root)
+        for asset, extra in ((self.features, features), (self.pca, pca)):
+            if "missing" in extra:
+                self.log.warning("%s: %s", asset.name, extra)
+            context["outlet_events"][asset].extra = extra
+        self.log.info(
+            "asset events: %s %s; %s %s", self.features.name, features, self.pca.name, pca
+        )
