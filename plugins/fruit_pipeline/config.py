@@ -79,7 +79,10 @@ class PipelineConfig(BaseModel):
     core_instance_type: str = Field("m5.2xlarge", description="default of the UI param")
     core_instance_count: int = Field(2, ge=1, le=20, description="default of the UI param")
     idle_timeout_seconds: int = Field(
-        3600, ge=60, description="auto-termination: the safety net behind the teardown"
+        3600,
+        ge=60,
+        le=7 * 24 * 3600,  # EMR's range
+        description="auto-termination: the safety net behind the teardown",
     )
     sensor_timeout_seconds: int = Field(
         6 * 3600, ge=0, description="how long to wait for new images before skipping the run"

@@ -30,6 +30,8 @@ def test_variables_override_defaults():
         ({"FRUITS_EMR_RELEASE": "emr-6.15.0"}, "emr_release"),
         ({"FRUITS_BUCKET": "typo"}, "bucket"),
         ({"FRUITS_MODEL_FILE": "bogus"}, "model_file"),
+        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "59"}, "idle_timeout_seconds"),  # EMR's range
+        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "604801"}, "idle_timeout_seconds"),
         ({"FRUITS_MODEL_FILE": "https://example.com/m.onnx"}, "model_file"),
         ({"FRUITS_MODEL_FILE": "random"}, "model_file"),  # clusters run ONNX only
         ({"FRUITS_WEIGHTS": "deployed"}, "weights"),  # the variable before ONNX: unknown
