@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -10,9 +11,19 @@ import pytest
 
 from tests import airflow_env
 
-airflow_env.configure()
+SESSION_FOLDERS = [airflow_env.configure()]
 # ONNX exports of the CNNs, shared by the session's tests and the jobs they start.
-os.environ.setdefault("FRUITSPARK_MODEL_CACHE", tempfile.mkdtemp(prefix="fruits-onnx-"))
+if "FRUITSPARK_MODEL_CACHE" not in os.environ:
+    SESSION_FOLDERS.append(tempfile.mkdtemp(prefix="fruits-onnx-"))
+    os.environ["FRUITSPARK_MODEL_CACHE"] = SESSION_FOLDERS[-1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_session_folders():
+    """The Airflow home and the ONNX exports: hundreds of MB a session, left in /tmp else."""
+    yield
+    for folder in SESSION_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -100,6 +100,6 @@ class ExplainedStepSensor(EmrStepSensor):
     def _fail_explained(self, error: AirflowException) -> None:
         emr = EmrHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).conn
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        explanation = explain(emr, s3, self.job_flow_id)
+        explanation = explain(emr, s3, self.job_flow_id, LOG_WAIT_SECONDS)
         self.log.error("the EMR steps failed:\n%s", explanation)
         raise AirflowException(f"{error}\n{explanation}") from error

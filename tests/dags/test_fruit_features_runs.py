@@ -148,41 +148,44 @@ def asset_events(dag_run) -> dict[str, dict]:
 
 
 @pytest.fixture(autouse=True)
+def no_wait_for_step_logs():
+    """Nothing here writes step logs: a failed step's explanation would wait a minute."""
+    with mock.patch("fruit_pipeline.step_failures.LOG_WAIT_SECONDS", 0):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def forget_clusters():
     for regions in emr_backends.values():
         for backend in regions.values():
             backend.clusters.clear()
 
 
-def test_steps_complete_run_succeeds_and_cluster_is_terminated(run_dag, s3):
-    with emr_plays_steps():
-        dag_run = run_dag()
+def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run_dag, s3):
+    """The extras come from what the jobs wrote: here, the files they write, put in place."""
+    ingest_date = TOMORROW.subtract(days=1).to_date_string()
+    summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "mobilenet_v2"}
+    summary |= {"model_id": "sha256:ab", "ingest_date": ingest_date}
+    manifest = {"version": "v=20261121T000000000000Z", "rows": 40, "k": 7, "variance": 0.951}
+    manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab"}
+    written = {
+        f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json": summary,
+        "pca/model=mobilenet_v2/_LATEST": manifest,
+    }
+    for key, content in written.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(content))
+    try:
+        with emr_plays_steps():
+            dag_run = run_dag()
+    finally:
+        s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key} for key in written]})
     assert dag_run.state == "success", states(dag_run)
     assert set(states(dag_run).values()) == {"success"}
     (cluster,) = clusters()
     assert cluster.state == "TERMINATED"
     assert [step.name for step in cluster.steps] == ["featurize", "pca"]
     assert {step.state for step in cluster.steps} == {"COMPLETED"}
-
-
-def test_a_successful_run_records_both_asset_events_with_what_the_jobs_wrote(run_dag, s3):
-    ingest_date = TOMORROW.subtract(days=1).to_date_string()
-    summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "mobilenet_v2"}
-    summary |= {"model_id": "sha256:ab", "ingest_date": ingest_date}
-    manifest = {"version": "v=20261121T000000000000Z", "rows": 40, "k": 7, "variance": 0.951}
-    manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab"}
-    summary_key = f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json"
-    s3.put_object(Bucket=BUCKET, Key=summary_key, Body=json.dumps(summary))
-    s3.put_object(Bucket=BUCKET, Key="pca/model=mobilenet_v2/_LATEST", Body=json.dumps(manifest))
-    try:
-        with emr_plays_steps():
-            dag_run = run_dag()
-    finally:
-        s3.delete_objects(
-            Bucket=BUCKET,
-            Delete={"Objects": [{"Key": summary_key}, {"Key": "pca/model=mobilenet_v2/_LATEST"}]},
-        )
-    assert dag_run.state == "success", states(dag_run)
+    summary_uri = f"s3://{BUCKET}/{next(iter(written))}"
     assert asset_events(dag_run) == {
         "fruit_features.features": {
             "ingest_date": ingest_date,
@@ -190,7 +193,7 @@ def test_a_successful_run_records_both_asset_events_with_what_the_jobs_wrote(run
             "model_id": "sha256:ab",
             "images_featurized": 2,
             "images_rejected": 1,
-            "summary": f"s3://{BUCKET}/{summary_key}",
+            "summary": summary_uri,
         },
         "fruit_features.pca": {
             "model": "mobilenet_v2",
@@ -290,27 +293,23 @@ def try_numbers(dag_run) -> dict[str, int]:
     return {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}
 
 
-def test_a_retried_create_reuses_the_cluster_its_first_try_started(immediate_retries, s3):
-    with dies_after("create_job_flow") as calls, emr_plays_steps():
+def test_retries_reuse_the_cluster_and_add_no_step_twice(immediate_retries, s3):
+    """create_emr_cluster and add_spark_steps each die once, right after their AWS call."""
+    with (
+        dies_after("create_job_flow") as created,
+        dies_after("add_job_flow_steps") as added,
+        emr_plays_steps(),
+    ):
         dag_run = immediate_retries()
     assert dag_run.state == "success", states(dag_run)
-    assert try_numbers(dag_run)["create_emr_cluster"] == 2
-    assert len(calls) == 1  # the retry found the cluster and made no RunJobFlow call
+    tries = try_numbers(dag_run)
+    assert (tries["create_emr_cluster"], tries["add_spark_steps"]) == (2, 2)
+    assert (len(created), len(added)) == (1, 1), "each retry found what its first try made"
     (cluster,) = clusters()
-    assert cluster.id == calls[0]["JobFlowId"]
+    assert cluster.id == created[0]["JobFlowId"]
     assert cluster.state == "TERMINATED"
     assert [step.name for step in cluster.steps] == ["featurize", "pca"]
-
-
-def test_a_retried_add_steps_adds_no_step_twice(immediate_retries, s3):
-    with dies_after("add_job_flow_steps") as calls, emr_plays_steps():
-        dag_run = immediate_retries()
-    assert dag_run.state == "success", states(dag_run)
-    assert try_numbers(dag_run)["add_spark_steps"] == 2
-    assert len(calls) == 1
-    (cluster,) = clusters()
-    assert [step.name for step in cluster.steps] == ["featurize", "pca"]
-    assert [step.id for step in cluster.steps] == calls[0]
+    assert [step.id for step in cluster.steps] == added[0]
     assert {step.state for step in cluster.steps} == {"COMPLETED"}
 
 

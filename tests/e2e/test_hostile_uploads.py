@@ -1,8 +1,9 @@
 """The DAG on the local AWS with the keys real uploads produce: camera and macOS names,
 colons, S3-console folder markers, keys longer than a file name may be, NFC and NFD labels.
 
-One daily run: every image key is featurized or rejected with a reason, and every recorded
-path is the object's whole s3:// URI, as on EMR.
+One daily run, triggered with {"model": "vgg16"} as from the UI: the cluster runs VGG16's
+deployed ONNX file (MobileNetV2's runs in test_pipeline.py). Every image key is featurized or
+rejected with a reason, and every recorded path is the object's whole s3:// URI, as on EMR.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
+from fruitspark.models import identity
 from localaws.client import LAST_MODIFIED_METADATA, read_latest, read_parquet
 from tests.e2e.conftest import BUCKET
 from tests.spark_jobs.photos import encode, fruit_jpeg
@@ -58,7 +60,7 @@ def run(stack):
         stack.s3.put_object(
             Bucket=BUCKET, Key=f"images/{key}", Body=content(key), Metadata=metadata
         )
-    state, tasks, _ = stack.run(RUN_DATE)
+    state, tasks, _ = stack.run(RUN_DATE, conf={"model": "vgg16"})
     return state, tasks
 
 
@@ -68,14 +70,22 @@ def test_the_day_succeeds(run):
 
 
 def test_every_image_key_is_featurized_with_its_whole_uri_and_nfc_label(stack, run):
-    table = read_parquet(stack.s3, BUCKET, "features/model=mobilenet_v2/")
+    table = read_parquet(stack.s3, BUCKET, "features/model=vgg16/")
     assert dict(zip(table["path"], table["label"], strict=True)) == {
         uri(key): label for key, label in IMAGES.items()
     }
 
 
+def test_the_features_are_vgg16s_from_its_deployed_onnx_file(stack, run, tmp_path):
+    table = read_parquet(stack.s3, BUCKET, "features/model=vgg16/")
+    assert {len(vector) for vector in table["features"]} == {512}
+    deployed = tmp_path / "vgg16.onnx"
+    stack.s3.download_file(BUCKET, "artifacts/models/vgg16.onnx", str(deployed))
+    assert set(table["model_id"]) == {identity(str(deployed))}
+
+
 def test_the_rest_is_rejected_with_reasons(stack, run):
-    rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=mobilenet_v2/")
+    rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=vgg16/")
     assert {
         path: reason.split(":")[0]
         for path, reason in zip(rejected["path"], rejected["reason"], strict=True)
@@ -83,5 +93,5 @@ def test_the_rest_is_rejected_with_reasons(stack, run):
 
 
 def test_pca_keeps_the_same_paths(stack, run):
-    rows = read_latest(stack.s3, BUCKET, "pca/model=mobilenet_v2/")
+    rows = read_latest(stack.s3, BUCKET, "pca/model=vgg16/")
     assert set(rows["path"]) == {uri(key) for key in IMAGES}

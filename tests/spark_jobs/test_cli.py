@@ -129,20 +129,10 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 240) -> None
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("moment", ["rows", "_model"])
-def test_a_pca_run_killed_while_writing_leaves_the_published_version(tmp_path, moment):
-    """kill -9 once the new version's rows, or its model, are being written."""
-    features, reduced = tmp_path / "features", tmp_path / "pca"
-    write_synthetic_features(features, rows=2000, size=64)
-    arguments = ["--input", str(features), "--output", str(reduced), "--k", "3"]
-    assert job("pca", *arguments).returncode == 0
-    latest = (reduced / "_LATEST").read_bytes()
-    version = reduced / json.loads(latest)["version"]
-    files_before = {path: path.stat().st_mtime_ns for path in version.rglob("*")}
-
-    def new_versions() -> list[Path]:
-        return [path for path in reduced.glob("v=*") if path != version]
-
+def pca_killed_once_written(arguments: list[str], output: Path, marker: str) -> Path:
+    """Run pca.py and kill -9 it once a new version folder of output holds marker; that
+    folder."""
+    before = set(output.glob("v=*"))
     running = subprocess.Popen(
         [sys.executable, "spark_jobs/pca.py", *arguments],
         cwd=ROOT,
@@ -151,18 +141,36 @@ def test_a_pca_run_killed_while_writing_leaves_the_published_version(tmp_path, m
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its JVM too
     )
-    # Spark's committer stages the rows under _temporary; the model comes after them.
-    marker = "_temporary" if moment == "rows" else "_model"
+
+    def new_version() -> Path | None:
+        started = set(output.glob("v=*")) - before
+        return next((path for path in started if (path / marker).exists()), None)
+
     try:
-        wait_for(lambda: any((path / marker).exists() for path in new_versions()), running)
+        wait_for(new_version, running)
     finally:
         os.killpg(running.pid, signal.SIGKILL)
         running.wait()
+    return new_version()
 
-    (killed,) = new_versions()
-    assert not (killed / "_report" / "report.json").exists(), "it was killed before the end"
-    assert (reduced / "_LATEST").read_bytes() == latest
-    assert {path: path.stat().st_mtime_ns for path in version.rglob("*")} == files_before
-    assert pq.read_table(version).num_rows == 2000
+
+def test_a_pca_run_killed_while_writing_leaves_the_published_version(tmp_path):
+    """kill -9 once a new version's rows are being written; then another run, once its model
+    is. Spark's committer stages the rows under _temporary; the model comes after them."""
+    features, reduced = tmp_path / "features", tmp_path / "pca"
+    write_synthetic_features(features, rows=2000, size=64)
+    arguments = ["--input", str(features), "--output", str(reduced), "--k", "3"]
+    assert job("pca", *arguments).returncode == 0
+    latest = (reduced / "_LATEST").read_bytes()
+    version = reduced / json.loads(latest)["version"]
+    files_before = {path: path.stat().st_mtime_ns for path in version.rglob("*")}
+
+    for marker in ("_temporary", "_model"):
+        killed = pca_killed_once_written(arguments, reduced, marker)
+        assert not (killed / "_report" / "report.json").exists(), "killed before the end"
+        assert (reduced / "_LATEST").read_bytes() == latest
+        assert {path: path.stat().st_mtime_ns for path in version.rglob("*")} == files_before
+        assert pq.read_table(version).num_rows == 2000
+
     assert job("pca", *arguments).returncode == 0, "the next run publishes"
     assert json.loads((reduced / "_LATEST").read_text())["version"] > killed.name
