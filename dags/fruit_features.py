@@ -44,7 +44,7 @@ AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
 STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
 AWS_RETRIES = {
     "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": timedelta(seconds=CONFIG.aws_retry_delay_seconds),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }

@@ -89,6 +89,9 @@ class PipelineConfig(BaseModel):
     )
     sensor_poke_seconds: int = Field(300, ge=1, description="interval between S3 listings")
     step_poke_seconds: int = Field(60, ge=1, description="interval between EMR step checks")
+    aws_retry_delay_seconds: int = Field(
+        30, ge=1, le=600, description="first retry of a failed EMR call; doubles, up to 10 min"
+    )
 
     @model_validator(mode="after")
     def _locations_do_not_overlap(self) -> PipelineConfig:

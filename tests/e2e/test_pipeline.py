@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,28 @@ pytestmark = pytest.mark.slow
 DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19, 15, tzinfo=UTC)
 RUN_ONE, RUN_TWO = "2026-11-19", "2026-11-20"
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
+# Put on the PYTHONPATH of a run's `airflow dags test`: the first create_job_flow and the
+# first add_job_flow_steps reach AWS, then their task dies, as a worker killed at that moment.
+DIE_ONCE_AFTER_AWS_CALL = """
+from airflow.providers.amazon.aws.hooks.emr import EmrHook
+
+
+def die_once_after(original):
+    calls = []
+
+    def call(*args, **kwargs):
+        response = original(*args, **kwargs)
+        calls.append(response)
+        if len(calls) == 1:
+            raise ConnectionError(f"injected: the task died after {original.__name__}")
+        return response
+
+    return call
+
+
+for method in ("create_job_flow", "add_job_flow_steps"):
+    setattr(EmrHook, method, die_once_after(getattr(EmrHook, method)))
+"""
 
 
 def features(stack):
@@ -64,12 +87,21 @@ def day_one(stack, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def day_two(stack, day_one, tmp_path_factory):
-    """8 more images, a new class among them, uploaded on day two."""
+    """8 more images, a new class among them, uploaded on day two; the run's create and
+    add-steps tasks each die once right after their AWS call, and are retried."""
     folder = tmp_path_factory.mktemp("day-two")
     good = generate(folder, classes=4, per_class=2, seed=2, start=100)
     upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
-    state, tasks, cluster = stack.run(RUN_TWO)
+    faults = tmp_path_factory.mktemp("faults")
+    (faults / "sitecustomize.py").write_text(DIE_ONCE_AFTER_AWS_CALL)
+    log_before = stack.log.read_text()
+    state, tasks, cluster = stack.run(
+        RUN_TWO,
+        PYTHONPATH=f"{faults}{os.pathsep}{stack.environment['PYTHONPATH']}",
+        FRUITS_AWS_RETRY_DELAY_SECONDS="1",
+    )
     return {
+        "log": stack.log.read_text()[len(log_before) :],
         "good": uploaded(folder, good),
         "state": state,
         "tasks": tasks,
@@ -175,6 +207,24 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
         by_date.setdefault(ingest_date, set()).add(path)
     assert by_date == {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
     assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
+
+
+def test_retried_tasks_made_one_cluster_and_added_each_step_once(stack, day_two):
+    log = day_two["log"]
+    for method in ("create_job_flow", "add_job_flow_steps"):
+        assert log.count(f"injected: the task died after {method}") == 1
+    assert "reusing cluster" in log
+    assert "already has step(s) featurize" in log
+    run_id = {tag["Key"]: tag["Value"] for tag in day_two["cluster"]["Tags"]}["run_id"]
+    of_the_run = [
+        cluster
+        for cluster in stack.emr.list_clusters()["Clusters"]
+        if {"Key": "run_id", "Value": run_id}
+        in stack.emr.describe_cluster(ClusterId=cluster["Id"])["Cluster"]["Tags"]
+    ]
+    assert [cluster["Id"] for cluster in of_the_run] == [day_two["cluster"]["Id"]]
+    steps = stack.emr.list_steps(ClusterId=day_two["cluster"]["Id"])["Steps"]
+    assert sorted(step["Name"] for step in steps) == ["featurize", "pca"]
 
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
