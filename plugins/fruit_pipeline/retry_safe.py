@@ -84,16 +84,20 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
         same_interval = active_clusters_tagged(
             emr, tags[DAG_TAG], **{DAG_TAG: tags[DAG_TAG], INTERVAL_TAG: tags[INTERVAL_TAG]}
         )
-        for cluster in same_interval:
-            if tags_of(cluster)[RUN_TAG] == tags[RUN_TAG] and cluster["Status"]["State"] != (
-                "TERMINATING"
-            ):
-                self.log.warning(
-                    "reusing cluster %s (%s): an earlier try of this run created it",
-                    cluster["Id"],
-                    cluster["Status"]["State"],
-                )
-                return cluster["Id"]
+        of_this_run = [
+            cluster
+            for cluster in same_interval
+            if tags_of(cluster).get(RUN_TAG) == tags[RUN_TAG]
+            and cluster["Status"]["State"] != "TERMINATING"
+        ]
+        if of_this_run:
+            cluster = of_this_run[0]
+            self.log.warning(
+                "reusing cluster %s (%s): an earlier try of this run created it",
+                cluster["Id"],
+                cluster["Status"]["State"],
+            )
+            return cluster["Id"]
         if same_interval:
             self.end_orphans(emr, same_interval)
         return super().execute(context)

@@ -1,0 +1,40 @@
+"""What the asset events carry, from what the jobs wrote, or say is missing."""
+
+from __future__ import annotations
+
+from fruit_pipeline.assets import features_extra, pca_asset, pca_extra
+from fruit_pipeline.config import load_config
+
+SUMMARY_URI = "s3://b/features/_summary/model=vgg16/ingest_date=2026-11-20.json"
+
+
+def test_the_features_extra_carries_the_runs_counts():
+    summary = {"found": 10, "featurized": 9, "rejected": 1, "model": "vgg16"}
+    summary |= {"model_id": "sha256:cd", "ingest_date": "2026-11-20", "window": "all files"}
+    assert features_extra(summary, SUMMARY_URI) == {
+        "ingest_date": "2026-11-20",
+        "model": "vgg16",
+        "model_id": "sha256:cd",
+        "images_featurized": 9,
+        "images_rejected": 1,
+        "summary": SUMMARY_URI,
+    }
+
+
+def test_the_pca_extra_names_the_published_version_folder():
+    manifest = {"version": "v=1", "rows": 5, "k": 2, "variance": 0.97, "model": "vgg16"}
+    manifest |= {"model_id": "sha256:cd", "created_at": "2026-11-21T00:00:00+00:00"}
+    extra = pca_extra(manifest, "s3://b/pca/model=vgg16/")
+    assert extra["version_uri"] == "s3://b/pca/model=vgg16/v=1/"
+    assert (extra["k"], extra["variance"], extra["rows"]) == (2, 0.97, 5)
+
+
+def test_an_output_not_found_is_named_under_missing():
+    assert features_extra(None, SUMMARY_URI)["summary"] == SUMMARY_URI
+    assert "missing" in features_extra(None, SUMMARY_URI)
+    assert "_LATEST" in pca_extra(None, "s3://b/pca/model=vgg16/")["missing"]
+
+
+def test_the_pca_asset_names_the_bucket_and_prefix():
+    config = load_config({"FRUITS_DATA_BUCKET": "fruits-prod", "FRUITS_PCA_PREFIX": "derived/pca/"})
+    assert pca_asset(config).uri == "s3://fruits-prod/derived/pca"
