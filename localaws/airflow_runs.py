@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -90,6 +91,21 @@ def run_dag(
     )
     states = ["tasks", "states-for-dag-run", DAG_ID, run["run_id"], "-o", "json"]
     return run["state"], json_output(airflow(environment, *states, log=log))
+
+
+def asset_events(environment: dict[str, str], run_id: str | None = None) -> dict[str, dict]:
+    """asset name -> extra of the asset events recorded (by run_id's run only, if given),
+    read from the SQLite database of airflow_environment's home."""
+    database = environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    query = (
+        "SELECT asset.name, asset_event.extra FROM asset_event"
+        " JOIN asset ON asset.id = asset_event.asset_id"
+    )
+    if run_id is not None:
+        query += " WHERE asset_event.source_run_id = ?"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute(query, () if run_id is None else (run_id,)).fetchall()
+    return {name: json.loads(extra) for name, extra in rows}
 
 
 def task_seconds(task: dict) -> float:

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from localaws.airflow_runs import airflow, airflow_environment, run_dag, task_lines
+from localaws.airflow_runs import airflow, airflow_environment, asset_events, run_dag, task_lines
 from localaws.client import REGION, client, latest_version, read_parquet
 from localaws.process import LocalAws
 from scripts.fruits_sample import generate
@@ -33,7 +33,9 @@ def say(message: str) -> None:
     print(f"[demo {datetime.now():%H:%M:%S}] {message}", flush=True)
 
 
-def summarize(s3, output: Path, uploaded: int, state: str, tasks: list[str]) -> None:
+def summarize(
+    s3, output: Path, uploaded: int, state: str, tasks: list[str], events: dict[str, dict]
+) -> None:
     features = read_parquet(s3, BUCKET, f"features/model={MODEL}/")
     rejected = read_parquet(s3, BUCKET, f"features/_rejected/model={MODEL}/")
     report_prefix = latest_version(s3, BUCKET, f"pca/model={MODEL}/") + "_report/"
@@ -53,6 +55,13 @@ def summarize(s3, output: Path, uploaded: int, state: str, tasks: list[str]) -> 
         f"{report['cumulative_variance'][-1]:.1%} of the variance ({report['rows']} rows)"
     )
     print("tasks:", *tasks, sep="\n")
+    features_event, pca_event = events["fruit_features.features"], events["fruit_features.pca"]
+    print(
+        f"asset events:        fruit_features.features: {features_event['ingest_date']}, "
+        f"{features_event['images_featurized']} featurized, "
+        f"{features_event['images_rejected']} rejected"
+    )
+    print(f"                     fruit_features.pca: {pca_event['version']}, k = {pca_event['k']}")
     print(f"figures:             {output / 'explained_variance.png'}")
     print(f"                     {output / 'pca_scatter.png'}")
     print(f"logs:                {output}/")
@@ -93,7 +102,7 @@ def main() -> None:
         if state != "success":
             print(f"\nthe run {state}:", *task_lines(tasks), f"see {log}", sep="\n")
             raise SystemExit(1)
-        summarize(s3, output, uploaded, state, task_lines(tasks))
+        summarize(s3, output, uploaded, state, task_lines(tasks), asset_events(environment))
     say(f"done in {time.monotonic() - started:.0f}s; the local AWS is stopped")
 
 

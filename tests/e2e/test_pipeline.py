@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
-from localaws.airflow_runs import airflow, json_output
+from localaws.airflow_runs import airflow, asset_events, json_output
 from localaws.client import latest_version, read_latest, read_parquet, upload_folder
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
@@ -156,22 +154,9 @@ def test_first_run_writes_the_pca_report_and_step_logs(stack, day_one):
     assert any(f"published {version}: k={report['k']} components" in text for text in stdout)
 
 
-def asset_events(stack, run_id: str) -> dict[str, dict]:
-    """asset name -> extra of the events the run recorded, from Airflow's own database."""
-    database = Path(stack.environment["AIRFLOW_HOME"]) / "airflow.db"
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        rows = connection.execute(
-            "SELECT asset.name, asset_event.extra FROM asset_event"
-            " JOIN asset ON asset.id = asset_event.asset_id"
-            " WHERE asset_event.source_run_id = ?",
-            (run_id,),
-        ).fetchall()
-    return {name: json.loads(extra) for name, extra in rows}
-
-
 def test_a_successful_run_records_asset_events_with_its_real_counts(stack, day_one):
     run_id = {tag["Key"]: tag["Value"] for tag in day_one["cluster"]["Tags"]}["run_id"]
-    events = asset_events(stack, run_id)
+    events = asset_events(stack.environment, run_id)
     manifest_key = "pca/model=mobilenet_v2/_LATEST"
     manifest = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=manifest_key)["Body"].read())
     assert set(events) == {"fruit_features.features", "fruit_features.pca"}
@@ -196,7 +181,7 @@ def test_a_skipped_run_records_no_asset_event(stack, day_one):
         )
     )
     (skipped,) = [run for run in runs if run["logical_date"].startswith("2026-11-10")]
-    assert asset_events(stack, skipped["run_id"]) == {}
+    assert asset_events(stack.environment, skipped["run_id"]) == {}
 
 
 def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one, day_two):
@@ -242,7 +227,7 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     }
     assert stack.keys("features/") | stack.keys("pca/") == before
     run_id = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["run_id"]
-    assert asset_events(stack, run_id) == {}
+    assert asset_events(stack.environment, run_id) == {}
     # The step's own error line, in the log of the task that watched it (`airflow dags test`
     # prints task logs to its output).
     explained = stack.log.read_text().rsplit("the EMR steps failed:", 1)[1]
