@@ -267,6 +267,14 @@ def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date
         log.info("full rebuild: removed %s/%s", model_dir, name)
 
 
+def drop_earlier_rejections(spark: SparkSession, root: str, cnn: str, ingest_date: date) -> None:
+    """With no rejection, the rejections write replaced no partition (dynamic overwrite only
+    touches those it writes): an earlier run's rejections of the date would stay."""
+    model_dir = f"{root}/{REJECTED_FOLDER}/model={cnn}"
+    for name in delete_children(spark, model_dir, [f"ingest_date={ingest_date.isoformat()}"]):
+        log.info("no rejection this time: removed the earlier %s/%s", model_dir, name)
+
+
 # -- job -------------------------------------------------------------------------------------
 
 
@@ -336,6 +344,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     finally:
         featurized.unpersist()
     summary = write_summary(spark, output, args, model_id, len(files), featurized_count)
+    if summary["rejected"] == 0:
+        drop_earlier_rejections(spark, output, args.model, args.ingest_date)
     if args.window.is_full:
         for root in (output, f"{output}/{REJECTED_FOLDER}", f"{output}/{SUMMARY_FOLDER}"):
             drop_other_ingest_dates(spark, root, args.model, args.ingest_date)

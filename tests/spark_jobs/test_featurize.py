@@ -194,6 +194,25 @@ def test_reruns_replace_their_date_only_and_a_full_run_rebuilds(spark, daily_tre
     assert counts["window"] == "all files"
 
 
+def test_a_rerun_without_rejections_clears_its_dates_earlier_ones(spark, daily_tree, tmp_path):
+    """The broken upload of the 19th is deleted, then the 19th rerun: no rejection is left."""
+    output = tmp_path / "features"
+    source = [
+        "--input",
+        str(daily_tree),
+        "--output",
+        str(output),
+        *window("2026-11-19", "2026-11-20"),
+    ]
+    run(spark, *source)
+    rejected = output / "_rejected/model=mobilenet_v2/ingest_date=2026-11-19"
+    assert rejected.is_dir()
+    (daily_tree / "Kiwi" / "broken.jpg").unlink()
+    run(spark, *source)
+    assert not rejected.exists()
+    assert spark.read.parquet(str(output)).count() == 4
+
+
 def test_an_empty_window_writes_no_features_and_its_zero_counts(spark, daily_tree, tmp_path):
     output = tmp_path / "features"
     run(
