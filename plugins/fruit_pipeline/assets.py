@@ -15,11 +15,10 @@ from airflow.sdk import Asset
 
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.step_failures import ExplainedStepSensor
-from fruitspark.locations import summary_key
+from fruitspark.locations import LATEST, summary_key
 
 FEATURES_ASSET_NAME = "fruit_features.features"
 PCA_ASSET_NAME = "fruit_features.pca"
-LATEST = "_LATEST"  # fruitspark.publication's manifest: pyspark is not imported here
 
 
 def features_asset(config: PipelineConfig) -> Asset:

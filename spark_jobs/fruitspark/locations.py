@@ -12,6 +12,8 @@ GLOB_CHARACTERS = re.compile(r"([{}\[\]*?\\])")
 REJECTED_FOLDER = "_rejected"
 # Inside every features dataset too: each run's counts, read by the DAG for its asset events.
 SUMMARY_FOLDER = "_summary"
+# Beside a PCA output's versions: the manifest naming the published one (fruitspark.publication).
+LATEST = "_LATEST"
 
 
 def summary_key(model: str, ingest_date: str) -> str:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from fruitspark.hadoop_fs import delete_children, list_children, read_text, replace_file
+from fruitspark.locations import LATEST
 
-LATEST = "_LATEST"
 VERSION_PREFIX = "v="
 
 
