@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from pyspark import StorageLevel, TaskContext
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -330,8 +330,10 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     to_read = judged.where(F.col("verdict").isNull())
     featurized = featurize(to_read, model_file, args.chunk_size)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
+    written = Observation("features written")  # counted as they are written: no job to count
     try:
-        write_partitions(features_table(featurized, args.model, model_id, args.ingest_date), output)
+        features = features_table(featurized, args.model, model_id, args.ingest_date)
+        write_partitions(features.observe(written, F.count(F.lit(1)).alias("rows")), output)
         rejections = (
             featurized.where(F.col("reason").isNotNull())
             .select("path", "label", "reason")
@@ -340,10 +342,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         write_partitions(
             rejected_table(rejections, args.model, args.ingest_date), f"{output}/{REJECTED_FOLDER}"
         )
-        featurized_count = featurized.where(F.col("reason").isNull()).count()
     finally:
         featurized.unpersist()
-    summary = write_summary(spark, output, args, model_id, len(files), featurized_count)
+    summary = write_summary(spark, output, args, model_id, len(files), written.get["rows"])
     if summary["rejected"] == 0:
         drop_earlier_rejections(spark, output, args.model, args.ingest_date)
     if args.window.is_full:
