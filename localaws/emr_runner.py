@@ -27,6 +27,7 @@ from moto.emr.models import emr_backends
 from localaws.client import CREDENTIALS, REGION
 from localaws.moto_patches import state_lock
 from localaws.staging import Stager, split_uri
+from spark_jobs.fruitspark.session import local_jvm_conf
 
 log = logging.getLogger("localaws.emr")
 TICK_SECONDS = 0.5
@@ -206,7 +207,8 @@ class EmrRunner(threading.Thread):
         stager = Stager(self.s3, folder / "s3")
         arguments = list(step.args[1:])
         arguments = stager.stage_arguments(arguments, direct_reads(arguments))
-        command = [str(SPARK_SUBMIT), "--master", self.spark_master, *arguments]
+        local_jvm = [arg for item in local_jvm_conf().items() for arg in ("--conf", "=".join(item))]
+        command = [str(SPARK_SUBMIT), "--master", self.spark_master, *local_jvm, *arguments]
         environment = {
             **os.environ,
             **CREDENTIALS,

@@ -30,6 +30,8 @@ def remove_session_folders():
 def spark():
     from pyspark.sql import SparkSession
 
+    from fruitspark.session import local_jvm_conf, ship_package
+
     # Python workers must run this venv's interpreter, not the system python3.
     os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
@@ -38,11 +40,10 @@ def spark():
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
+        .config(map=local_jvm_conf())
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    from fruitspark.session import ship_package
-
     ship_package(session)  # UDFs of fruitspark, used without a job's main(), need it too
     yield session
     session.stop()

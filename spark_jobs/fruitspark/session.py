@@ -15,6 +15,10 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# A class-data archive of what a local Spark JVM loads (scripts/spark_class_archive.py, built
+# by `make venv`): mapped, Spark's classes are neither read from its jars nor verified again.
+# FRUITSPARK_CLASS_ARCHIVE names another file; set empty, no archive is used.
+CLASS_ARCHIVE_VARIABLE = "FRUITSPARK_CLASS_ARCHIVE"
 _shipped: set[str] = set()
 
 
@@ -27,11 +31,30 @@ def configure_logging() -> None:
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
+def class_archive() -> Path | None:
+    """Where the class-data archive is, or None when no archive is to be used."""
+    location = os.environ.get(CLASS_ARCHIVE_VARIABLE, str(Path(sys.prefix) / "spark-classes.jsa"))
+    return Path(location) if location else None
+
+
+def local_jvm_conf() -> dict[str, str]:
+    """Spark conf for a JVM started on this machine: it starts from the class-data archive,
+    when there is one. A JVM that finds the archive stale (another JDK, other Spark jars) says
+    so in one warning line and starts without it."""
+    archive = class_archive()
+    if archive is None or not archive.is_file():
+        return {}
+    return {"spark.driver.extraJavaOptions": f"-XX:SharedArchiveFile={archive}"}
+
+
 def get_session(app_name: str) -> SparkSession:
     """The session spark-submit configured, or a local one for `python spark_jobs/<job>.py`."""
     # Without it a local run's workers would start the system python3, not this venv's.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return SparkSession.builder.appName(app_name).getOrCreate()
+    builder = SparkSession.builder.appName(app_name)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # else spark-submit has started the JVM
+        builder = builder.config(map=local_jvm_conf())
+    return builder.getOrCreate()
 
 
 def ship_package(spark: SparkSession) -> None:
