@@ -9,7 +9,8 @@ as ratios: this machine is noisy, absolute figures are not comparable across run
   Spark; (8,192 - 2,048) / (the time difference) cancels what both pay once (worker start,
   model load, listing, the write's commit);
 - whole process: `python spark_jobs/featurize.py --model-file ...` on 2,048 images against
-  the notebooks' pattern (tests/benchmarks/notebook_pattern.py), wall time;
+  the notebooks' pattern (tests/benchmarks/notebook_pattern.py), wall time; featurize with
+  the class-data archive `make venv` builds (as it runs here), and without it;
 - Keras against ONNX Runtime, steady, for each CNN; a Python worker's fixed cost (import and
   model load) for each runtime; ONNX Runtime's speed at other batch sizes.
 """
@@ -34,7 +35,7 @@ import featurize  # noqa: E402
 
 from fruitspark import keras_export, models  # noqa: E402
 from fruitspark.images import image_to_array  # noqa: E402
-from fruitspark.session import ship_package  # noqa: E402
+from fruitspark.session import CLASS_ARCHIVE_VARIABLE, class_archive, local_jvm_conf, ship_package  # noqa: E402
 from scripts.fruits_sample import generate  # noqa: E402
 from tests.benchmarks.memory import python_worker_peak_mb  # noqa: E402
 
@@ -102,8 +103,8 @@ def job_seconds(images: Path, count: int, model_file: Path) -> tuple[float, floa
     return elapsed, peak
 
 
-def wall_time(*command: str) -> float:
-    environment = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+def wall_time(*command: str, **variables: str) -> float:
+    environment = {**os.environ, "PYSPARK_PYTHON": sys.executable, **variables}
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)
     return time.perf_counter() - started
@@ -150,9 +151,13 @@ def main() -> None:
     notebook = wall_time(
         sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(small), str(notebook_output)
     )
-    cli_arguments = ["--input", str(small), "--output", str(WORKDIR / "cli-features")]
-    ours = wall_time(
-        sys.executable, "spark_jobs/featurize.py", *cli_arguments, "--model-file", str(mobilenet)
+    if not local_jvm_conf():
+        raise SystemExit(f"no class-data archive at {class_archive()}: run `make venv`")
+    cli = [sys.executable, "spark_jobs/featurize.py", "--input", str(small), "--output"]
+    cli_model = ["--model-file", str(mobilenet)]
+    ours = wall_time(*cli, str(WORKDIR / "cli-features"), *cli_model)
+    without_archive = wall_time(
+        *cli, str(WORKDIR / "cli-features-no-archive"), *cli_model, **{CLASS_ARCHIVE_VARIABLE: ""}
     )
     results["whole_process"] = {
         "images": args.small,
@@ -161,12 +166,17 @@ def main() -> None:
         "speedup": round(notebook / ours, 2),
         "images_per_s": round(args.small / ours, 1),
         "ratio_to_ceiling": round(args.small / ours / roof, 3),
+        "featurize_without_class_archive_s": round(without_archive, 1),
+        "speedup_without_class_archive": round(notebook / without_archive, 2),
+        "ratio_to_ceiling_without_class_archive": round(args.small / without_archive / roof, 3),
     }
-    print(
-        f"whole process, {args.small} images: notebooks' pattern {notebook:.1f}s, featurize "
-        f"{ours:.1f}s: {notebook / ours:.2f}x faster, {args.small / ours / roof:.2f}x the ceiling",
-        flush=True,
-    )
+    for label, seconds in (("featurize", ours), ("without the class archive", without_archive)):
+        print(
+            f"whole process, {args.small} images: notebooks' pattern {notebook:.1f}s, {label} "
+            f"{seconds:.1f}s: {notebook / seconds:.2f}x faster, "
+            f"{args.small / seconds / roof:.2f}x the ceiling",
+            flush=True,
+        )
 
     for cnn, model_file in model_files.items():
         keras_model = keras_export.build_keras(cnn, RANDOM)
