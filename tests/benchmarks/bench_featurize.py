@@ -9,8 +9,9 @@ as ratios: this machine is noisy, absolute figures are not comparable across run
   Spark; (8,192 - 2,048) / (the time difference) cancels what both pay once (worker start,
   model load, listing, the write's commit);
 - whole process: `python spark_jobs/featurize.py --model-file ...` on 2,048 images against
-  the notebooks' pattern (tests/benchmarks/notebook_pattern.py), wall time; featurize with
-  the class-data archive `make venv` builds (as it runs here), and without it;
+  the notebooks' pattern (tests/benchmarks/notebook_pattern.py) and the ceiling, wall time,
+  in 3 rounds (medians of the ratios within each round); featurize with the class-data
+  archive `make venv` builds (as it runs here), and without it;
 - Keras against ONNX Runtime, steady, for each CNN; a Python worker's fixed cost (import and
   model load) for each runtime; ONNX Runtime's speed at other batch sizes.
 """
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -115,10 +117,57 @@ def fixed_cost(runtime: str, model_file: Path) -> float:
     return wall_time(sys.executable, "-c", FIXED_COST[runtime].format(path=str(model_file)))
 
 
+def whole_process(images: Path, count: int, model_file: Path, batch, rounds: int) -> dict:
+    """Rounds of, back to back: the notebooks' pattern, the ceiling, and featurize's command
+    line with the class-data archive and without it. Each ratio is taken within its round,
+    since this machine's speed drifts between rounds; the medians of the rounds are reported."""
+    if not local_jvm_conf():
+        raise SystemExit(f"no class-data archive at {class_archive()}: run `make venv`")
+    notebook_pattern = [sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(images)]
+    cli = [sys.executable, "spark_jobs/featurize.py", "--input", str(images), "--output"]
+    cli_model = ["--model-file", str(model_file)]
+    measured = []
+    for number in range(1, rounds + 1):
+        notebook = wall_time(*notebook_pattern, str(WORKDIR / "notebook-features"))
+        roof = images_per_second(models.OnnxFeaturizer(str(model_file), cores=2), batch)
+        ours = wall_time(*cli, str(WORKDIR / "cli-features"), *cli_model)
+        without_archive = wall_time(
+            *cli,
+            str(WORKDIR / "cli-features-no-archive"),
+            *cli_model,
+            **{CLASS_ARCHIVE_VARIABLE: ""},
+        )
+        measured.append(
+            {
+                "notebook_pattern_s": notebook,
+                "ceiling_images_per_s": roof,
+                "featurize_s": ours,
+                "speedup": notebook / ours,
+                "ratio_to_ceiling": count / ours / roof,
+                "featurize_without_class_archive_s": without_archive,
+                "speedup_without_class_archive": notebook / without_archive,
+                "ratio_to_ceiling_without_class_archive": count / without_archive / roof,
+            }
+        )
+        print(
+            f"whole process, {count} images, round {number}: notebooks' pattern {notebook:.1f}s;"
+            f" featurize {ours:.1f}s, {notebook / ours:.2f}x faster, "
+            f"{count / ours / roof:.2f}x the ceiling ({roof:.0f} images/s); without the class "
+            f"archive {without_archive:.1f}s, {notebook / without_archive:.2f}x, "
+            f"{count / without_archive / roof:.2f}x",
+            flush=True,
+        )
+    medians = {key: round(statistics.median(m[key] for m in measured), 3) for key in measured[0]}
+    print(f"whole process, medians of {rounds} rounds: {medians}", flush=True)
+    rounded = [{key: round(value, 3) for key, value in m.items()} for m in measured]
+    return {"images": count, "rounds": rounds, **medians, "each_round": rounded}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", type=int, default=2048)
     parser.add_argument("--large", type=int, default=8192)
+    parser.add_argument("--rounds", type=int, default=3, help="of the whole-process comparison")
     args = parser.parse_args()
     WORKDIR.mkdir(exist_ok=True)
     results: dict[str, dict] = {}
@@ -147,36 +196,7 @@ def main() -> None:
         flush=True,
     )
 
-    notebook_output = WORKDIR / "notebook-features"
-    notebook = wall_time(
-        sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(small), str(notebook_output)
-    )
-    if not local_jvm_conf():
-        raise SystemExit(f"no class-data archive at {class_archive()}: run `make venv`")
-    cli = [sys.executable, "spark_jobs/featurize.py", "--input", str(small), "--output"]
-    cli_model = ["--model-file", str(mobilenet)]
-    ours = wall_time(*cli, str(WORKDIR / "cli-features"), *cli_model)
-    without_archive = wall_time(
-        *cli, str(WORKDIR / "cli-features-no-archive"), *cli_model, **{CLASS_ARCHIVE_VARIABLE: ""}
-    )
-    results["whole_process"] = {
-        "images": args.small,
-        "notebook_pattern_s": round(notebook, 1),
-        "featurize_s": round(ours, 1),
-        "speedup": round(notebook / ours, 2),
-        "images_per_s": round(args.small / ours, 1),
-        "ratio_to_ceiling": round(args.small / ours / roof, 3),
-        "featurize_without_class_archive_s": round(without_archive, 1),
-        "speedup_without_class_archive": round(notebook / without_archive, 2),
-        "ratio_to_ceiling_without_class_archive": round(args.small / without_archive / roof, 3),
-    }
-    for label, seconds in (("featurize", ours), ("without the class archive", without_archive)):
-        print(
-            f"whole process, {args.small} images: notebooks' pattern {notebook:.1f}s, {label} "
-            f"{seconds:.1f}s: {notebook / seconds:.2f}x faster, "
-            f"{args.small / seconds / roof:.2f}x the ceiling",
-            flush=True,
-        )
+    results["whole_process"] = whole_process(small, args.small, mobilenet, batch, args.rounds)
 
     for cnn, model_file in model_files.items():
         keras_model = keras_export.build_keras(cnn, RANDOM)
