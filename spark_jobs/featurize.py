@@ -46,6 +46,10 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024
 IMAGES_PER_PARTITION = 1000  # caps the work a failed task retries
 WAVES = 2  # partitions per core, so a slow task does not idle the rest
 ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
+# The JVM that `python spark_jobs/featurize.py` starts only moves batches between the Python
+# workers and Parquet: C2's compilations would cost it more CPU, taken from the inference,
+# than they save in a run of minutes (docs/performance.md). PCA's JVM does the maths: C2.
+LOCAL_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 # An input the job cannot read: exit code 1 and one log line instead of a traceback.
 INPUT_ERRORS = (AnalysisException, FileNotFoundError, models.ModelFileError)
 NO_LABEL = "no_label: the image is not in a class folder under the input"
@@ -382,7 +386,7 @@ def write_summary(
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:
-    return run_job("featurize", argv, spark, parse_args, run, INPUT_ERRORS)
+    return run_job("featurize", argv, spark, parse_args, run, INPUT_ERRORS, LOCAL_JAVA_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -37,23 +37,24 @@ def class_archive() -> Path | None:
     return Path(location) if location else None
 
 
-def local_jvm_conf() -> dict[str, str]:
-    """Spark conf for a JVM started on this machine: it starts from the class-data archive,
-    when there is one. A JVM that finds the archive stale (another JDK, other Spark jars) says
-    so in one warning line and starts without it."""
+def local_jvm_conf(java_options: Sequence[str] = ()) -> dict[str, str]:
+    """Spark conf for a JVM started on this machine, with `java_options`: it starts from the
+    class-data archive, when there is one. A JVM that finds the archive stale (another JDK,
+    other Spark jars) says so in one warning line and starts without it."""
     archive = class_archive()
-    if archive is None or not archive.is_file():
-        return {}
-    return {"spark.driver.extraJavaOptions": f"-XX:SharedArchiveFile={archive}"}
+    if archive is not None and archive.is_file():
+        java_options = [f"-XX:SharedArchiveFile={archive}", *java_options]
+    return {"spark.driver.extraJavaOptions": " ".join(java_options)} if java_options else {}
 
 
-def get_session(app_name: str) -> SparkSession:
-    """The session spark-submit configured, or a local one for `python spark_jobs/<job>.py`."""
+def get_session(app_name: str, local_java_options: Sequence[str] = ()) -> SparkSession:
+    """The session spark-submit configured, or a local one for `python spark_jobs/<job>.py`,
+    whose JVM gets `local_java_options`."""
     # Without it a local run's workers would start the system python3, not this venv's.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # else spark-submit has started the JVM
-        builder = builder.config(map=local_jvm_conf())
+        builder = builder.config(map=local_jvm_conf(local_java_options))
     return builder.getOrCreate()
 
 
@@ -78,12 +79,14 @@ def run_job(
     parse_args: Callable[[Sequence[str]], argparse.Namespace],
     run: Callable[[SparkSession, argparse.Namespace], object],
     input_errors: tuple[type[Exception], ...],
+    local_java_options: Sequence[str] = (),
 ) -> int:
-    """A job's main(): arguments (sys.argv by default), a session (injected by tests), and
-    exit code 1 with one log line for an input the job cannot use."""
+    """A job's main(): arguments (sys.argv by default), a session (injected by tests, or local
+    with `local_java_options`), and exit code 1 with one log line for an input the job cannot
+    use."""
     configure_logging()
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    spark = spark or get_session(f"fruits-{name}")
+    spark = spark or get_session(f"fruits-{name}", local_java_options)
     ship_package(spark)
     try:
         run(spark, args)

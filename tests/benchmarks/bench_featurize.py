@@ -10,8 +10,8 @@ as ratios: this machine is noisy, absolute figures are not comparable across run
   model load, listing, the write's commit);
 - whole process: `python spark_jobs/featurize.py --model-file ...` on 2,048 images against
   the notebooks' pattern (tests/benchmarks/notebook_pattern.py) and the ceiling, wall time,
-  in 3 rounds (medians of the ratios within each round); featurize with the class-data
-  archive `make venv` builds (as it runs here), and without it;
+  in 3 rounds (medians of the ratios within each round); featurize as it runs here (the
+  class-data archive `make venv` builds, C1 only), and the same job in a plain JVM;
 - Keras against ONNX Runtime, steady, for each CNN; a Python worker's fixed cost (import and
   model load) for each runtime; ONNX Runtime's speed at other batch sizes.
 """
@@ -55,6 +55,13 @@ FIXED_COST = {
         "build_keras('mobilenet_v2', Weights('random'))"
     ),
 }
+
+# featurize's main() without its local JVM options (run with no class-data archive either).
+PLAIN_JVM_JOB = (
+    "import sys; sys.path.insert(0, 'spark_jobs'); import featurize; "
+    "sys.exit(featurize.run_job('featurize', {arguments!r}, None, featurize.parse_args, "
+    "featurize.run, featurize.INPUT_ERRORS))"
+)
 
 
 def sample(size: int) -> Path:
@@ -118,25 +125,26 @@ def fixed_cost(runtime: str, model_file: Path) -> float:
 
 
 def whole_process(images: Path, count: int, model_file: Path, batch, rounds: int) -> dict:
-    """Rounds of, back to back: the notebooks' pattern, the ceiling, and featurize's command
-    line with the class-data archive and without it. Each ratio is taken within its round,
-    since this machine's speed drifts between rounds; the medians of the rounds are reported."""
+    """Rounds of, back to back: the notebooks' pattern, the ceiling, featurize's command line,
+    and the same job in a plain JVM (neither the class-data archive nor featurize's local
+    JVM options). Each ratio is taken within its round, since this machine's speed drifts
+    between rounds; the medians of the rounds are reported."""
     if not local_jvm_conf():
         raise SystemExit(f"no class-data archive at {class_archive()}: run `make venv`")
     notebook_pattern = [sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(images)]
-    cli = [sys.executable, "spark_jobs/featurize.py", "--input", str(images), "--output"]
-    cli_model = ["--model-file", str(model_file)]
+    arguments = ["--input", str(images), "--model-file", str(model_file), "--output"]
+    cli = [sys.executable, "spark_jobs/featurize.py", *arguments, str(WORKDIR / "cli-features")]
+    plain_jvm = [
+        sys.executable,
+        "-c",
+        PLAIN_JVM_JOB.format(arguments=[*arguments, str(WORKDIR / "plain-jvm-features")]),
+    ]
     measured = []
     for number in range(1, rounds + 1):
         notebook = wall_time(*notebook_pattern, str(WORKDIR / "notebook-features"))
         roof = images_per_second(models.OnnxFeaturizer(str(model_file), cores=2), batch)
-        ours = wall_time(*cli, str(WORKDIR / "cli-features"), *cli_model)
-        without_archive = wall_time(
-            *cli,
-            str(WORKDIR / "cli-features-no-archive"),
-            *cli_model,
-            **{CLASS_ARCHIVE_VARIABLE: ""},
-        )
+        ours = wall_time(*cli)
+        plain = wall_time(*plain_jvm, **{CLASS_ARCHIVE_VARIABLE: ""})
         measured.append(
             {
                 "notebook_pattern_s": notebook,
@@ -144,17 +152,16 @@ def whole_process(images: Path, count: int, model_file: Path, batch, rounds: int
                 "featurize_s": ours,
                 "speedup": notebook / ours,
                 "ratio_to_ceiling": count / ours / roof,
-                "featurize_without_class_archive_s": without_archive,
-                "speedup_without_class_archive": notebook / without_archive,
-                "ratio_to_ceiling_without_class_archive": count / without_archive / roof,
+                "plain_jvm_s": plain,
+                "speedup_plain_jvm": notebook / plain,
+                "ratio_to_ceiling_plain_jvm": count / plain / roof,
             }
         )
         print(
             f"whole process, {count} images, round {number}: notebooks' pattern {notebook:.1f}s;"
             f" featurize {ours:.1f}s, {notebook / ours:.2f}x faster, "
-            f"{count / ours / roof:.2f}x the ceiling ({roof:.0f} images/s); without the class "
-            f"archive {without_archive:.1f}s, {notebook / without_archive:.2f}x, "
-            f"{count / without_archive / roof:.2f}x",
+            f"{count / ours / roof:.2f}x the ceiling ({roof:.0f} images/s); in a plain JVM "
+            f"{plain:.1f}s, {notebook / plain:.2f}x, {count / plain / roof:.2f}x",
             flush=True,
         )
     medians = {key: round(statistics.median(m[key] for m in measured), 3) for key in measured[0]}

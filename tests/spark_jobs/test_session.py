@@ -23,6 +23,10 @@ def test_the_archive_is_in_the_venv_unless_the_variable_names_another(monkeypatc
     assert local_jvm_conf() == {
         "spark.driver.extraJavaOptions": f"-XX:SharedArchiveFile={elsewhere}"
     }
+    assert local_jvm_conf(["-XX:TieredStopAtLevel=1"]) == {
+        "spark.driver.extraJavaOptions": f"-XX:SharedArchiveFile={elsewhere} "
+        "-XX:TieredStopAtLevel=1"
+    }
 
 
 def test_no_archive_when_the_variable_is_empty_or_the_file_missing(monkeypatch, tmp_path):
@@ -31,18 +35,23 @@ def test_no_archive_when_the_variable_is_empty_or_the_file_missing(monkeypatch, 
     assert local_jvm_conf() == {}
     monkeypatch.setenv(CLASS_ARCHIVE_VARIABLE, str(tmp_path / "absent.jsa"))
     assert local_jvm_conf() == {}
+    assert local_jvm_conf(["-Xss4m"]) == {"spark.driver.extraJavaOptions": "-Xss4m"}
 
 
 @pytest.mark.slow
 def test_a_local_job_session_maps_sparks_classes_from_the_archive_make_venv_built(tmp_path):
-    """get_session as `python spark_jobs/<job>.py` calls it. -Xshare:on makes a JVM that cannot
-    map the archive fail, and the class-load log says where every class came from."""
+    """get_session as featurize's `python spark_jobs/featurize.py` calls it. -Xshare:on makes a
+    JVM that cannot map the archive fail, and the class-load log says where every class came
+    from; the JVM also runs with the job's own options."""
     assert local_jvm_conf(), f"no archive at {class_archive()}: `make venv` builds it"
     classes_log = tmp_path / "classes.log"
     script = (
+        "from featurize import LOCAL_JAVA_OPTIONS\n"
         "from fruitspark.session import get_session\n"
-        "spark = get_session('fruits-archive-test')\n"
+        "spark = get_session('fruits-archive-test', LOCAL_JAVA_OPTIONS)\n"
         "assert spark.range(10).count() == 10\n"
+        "runtime = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()\n"
+        "assert '-XX:TieredStopAtLevel=1' in list(runtime.getInputArguments())\n"
         "spark.stop()\n"
     )
     environment = {
