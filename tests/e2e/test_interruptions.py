@@ -125,7 +125,10 @@ def test_a_rerun_ends_the_interrupted_runs_cluster_first_and_succeeds(stack, rer
     assert rerun_at_once["state"] == "success", rerun_at_once["tasks"]
     orphan = described(stack, rerun_at_once["orphan"])
     assert orphan["Status"]["State"] == "TERMINATED"
-    assert step_states(stack, orphan["Id"]) == {"featurize": "CANCELLED", "pca": "CANCELLED"}
+    reason = orphan["Status"].get("StateChangeReason", {}).get("Message", "")
+    assert "idle" not in reason, "run 3 ended it, not its idle timeout"
+    # Featurize on 8 images may finish before run 3 gets there: what had not is cancelled.
+    assert set(step_states(stack, orphan["Id"]).values()) <= {"COMPLETED", "CANCELLED"}
     own = rerun_at_once["cluster"]
     assert own["Id"] != orphan["Id"]
     assert own["Status"]["State"] == "TERMINATED"
