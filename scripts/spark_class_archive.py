@@ -34,7 +34,7 @@ from fruitspark.session import class_archive  # noqa: E402
 from scripts.fruits_sample import generate  # noqa: E402
 
 log = logging.getLogger("spark_class_archive")
-JVM_EXIT_SECONDS = 300  # the JVM writes the archive as it exits: about 130 MB
+JVM_EXIT_SECONDS = 300  # the JVM writes the archive as it exits: about 200 MB
 
 
 def record(archive: Path, workdir: Path) -> None:
@@ -75,8 +75,12 @@ def main() -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: a JVM that maps a truncated archive crashes.
     partial = args.output.with_name(f"{args.output.name}.partial")
-    with tempfile.TemporaryDirectory(prefix="fruits-class-archive-") as workdir:
-        record(partial, Path(workdir))
+    try:
+        with tempfile.TemporaryDirectory(prefix="fruits-class-archive-") as workdir:
+            record(partial, Path(workdir))
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed job's JVM still writes one as it exits
+        raise
     if not partial.is_file():
         raise SystemExit(f"the JVM wrote no archive at {partial}")
     os.replace(partial, args.output)
