@@ -1,8 +1,8 @@
 """Runs of the real fruit_features DAG against a local AWS, through the airflow CLI.
 
 The environment is the one `make demo` and the end-to-end tests give Airflow: a home of its
-own, this repository's dags/ and plugins/ (and spark_jobs/ for the shared fruitspark
-definitions), and an aws_default connection to the local AWS.
+own, this repository's dags/ and plugins/ (nothing else: as MWAA or a plain Airflow deploys
+it), and an aws_default connection to the local AWS.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ def airflow_environment(endpoint: str, home: Path, bucket: str) -> dict[str, str
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "PYTHONPATH": str(ROOT / "spark_jobs"),  # fruitspark.image_files, shared with the job
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
         "FRUITS_REGION": REGION,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from plugins.fruit_pipeline.artifacts import (
 )
 from spark_jobs.fruitspark.keras_export import Weights, export_onnx
 from spark_jobs.fruitspark.models import CNNS
+from spark_jobs.fruitspark.session import write_jobs_package
 
 ROOT = Path(__file__).resolve().parent.parent
 SPARK_JOBS = ROOT / "spark_jobs"
@@ -38,9 +38,8 @@ SPARK_JOBS = ROOT / "spark_jobs"
 
 def artifacts(workdir: Path, weights: Weights, cnns: Sequence[str]) -> dict[str, Path]:
     """Artifact name (relative to the artifacts prefix) -> local file."""
-    package = shutil.make_archive(str(workdir / "fruitspark"), "zip", SPARK_JOBS, "fruitspark")
     files = {job_script(name): SPARK_JOBS / f"{name}.py" for name in JOB_SCRIPTS}
-    files[PACKAGE] = Path(package)
+    files[PACKAGE] = write_jobs_package(workdir / Path(PACKAGE).name)
     files[BOOTSTRAP_SCRIPT] = SPARK_JOBS / "bootstrap" / Path(BOOTSTRAP_SCRIPT).name
     files[EMR_REQUIREMENTS] = SPARK_JOBS / EMR_REQUIREMENTS
     for cnn in cnns:

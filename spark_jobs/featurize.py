@@ -30,14 +30,15 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from fruits_contract.image_files import is_apple_double, is_image
+from fruits_contract.layout import REJECTED_FOLDER, SUMMARY_FOLDER, summary_key
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_files
 from fruitspark.hadoop_fs import delete_children, list_children, replace_file
-from fruitspark.image_files import is_apple_double, is_image
 from fruitspark.keras_export import Weights, export_onnx
 from fruitspark.labels import label_of
 from fruitspark.listing import ListedFile, list_files, root_of
-from fruitspark.locations import REJECTED_FOLDER, SUMMARY_FOLDER, overlap_error, summary_key
+from fruitspark.locations import overlap_error
 from fruitspark.session import configure_logging, run_job
 
 log = logging.getLogger("featurize")
@@ -150,7 +151,7 @@ def extract_images(spark: SparkSession, files: list[ListedFile], partitions: int
 
     Sent from the driver through Arrow and spread round-robin by the JVM: no Python worker
     runs for it, and what depends on the name alone is decided here, once: the label, and
-    AppleDouble by the sensor's own function (fruitspark.image_files).
+    AppleDouble by the sensor's own function (fruits_contract.image_files).
     """
     listing = pd.DataFrame(
         {

@@ -36,9 +36,10 @@ from pyspark.ml.linalg import DenseMatrix, DenseVector
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from fruits_contract.layout import REJECTED_FOLDER
 from fruitspark import models
 from fruitspark.hadoop_fs import content_bytes, exists, upload_files
-from fruitspark.locations import REJECTED_FOLDER, enclosing_folders, literal, overlap_error
+from fruitspark.locations import enclosing_folders, literal, overlap_error
 from fruitspark.publication import new_version, prune_versions, publish
 from fruitspark.report import plot_explained_variance, plot_scatter
 from fruitspark.session import run_job

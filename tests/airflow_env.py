@@ -7,6 +7,8 @@ plugins/, no examples.
 from __future__ import annotations
 
 import os
+import site
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,3 +28,17 @@ def configure() -> Path:
         }
     )
     return home
+
+
+def bare_python(search_path: list[Path], code: str) -> list[str]:
+    """A command running code in an interpreter whose path is search_path and the installed
+    third-party packages only: -S skips site's .pth files, among them the venv's editable
+    install of this repository's plugins/, and -I ignores PYTHONPATH and the current folder."""
+    path = [*map(str, search_path), *site.getsitepackages()]
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        f"import sys; sys.path[:] = [*{path!r}, *sys.path]; {code}",
+    ]

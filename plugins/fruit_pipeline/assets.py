@@ -15,7 +15,7 @@ from airflow.sdk import Asset
 
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.step_failures import ExplainedStepSensor
-from fruitspark.locations import LATEST, summary_key
+from fruits_contract.layout import LATEST, summary_key
 
 FEATURES_ASSET_NAME = "fruit_features.features"
 PCA_ASSET_NAME = "fruit_features.pca"

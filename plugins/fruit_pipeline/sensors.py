@@ -9,7 +9,7 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from fruitspark.image_files import is_apple_double, is_image
+from fruits_contract.image_files import is_apple_double, is_image
 
 
 def has_new_images(

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
+from fruits_contract.layout import LATEST
 from fruitspark.hadoop_fs import delete_children, list_children, read_text, replace_file
-from fruitspark.locations import LATEST
 
 VERSION_PREFIX = "v="
 

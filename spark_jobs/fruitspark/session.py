@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+import fruits_contract
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # A class-data archive of what a local Spark JVM loads (scripts/spark_class_archive.py, built
@@ -58,17 +60,28 @@ def get_session(app_name: str, local_java_options: Sequence[str] = ()) -> SparkS
     return builder.getOrCreate()
 
 
-def ship_package(spark: SparkSession) -> None:
-    """Make `fruitspark` importable on executors when it was not sent with --py-files.
+def write_jobs_package(archive: Path) -> Path:
+    """fruitspark and the contract it shares with the DAG (plugins/fruits_contract), as the
+    two top-level packages of one zip: what --py-files puts on the steps' path."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as package:
+        for source in (PACKAGE_DIR, Path(fruits_contract.__file__).parent):
+            for path in sorted(source.rglob("*.py")):
+                package.write(path, path.relative_to(source.parent).as_posix())
+    return archive
 
-    On EMR the step passes fruitspark.zip with --py-files, and the package is imported
-    from that zip: nothing to do. From a source checkout, zip the folder once per session.
+
+def ship_package(spark: SparkSession) -> None:
+    """Make `fruitspark` and `fruits_contract` importable on executors when they were not
+    sent with --py-files.
+
+    On EMR the step passes fruitspark.zip with --py-files, and both are imported from that
+    zip: nothing to do. From a source checkout, zip the folders once per session, as
+    scripts.deploy does.
     """
     if not PACKAGE_DIR.is_dir() or spark.sparkContext.applicationId in _shipped:
         return
-    archive_base = Path(tempfile.mkdtemp(prefix="fruitspark-")) / "fruitspark"
-    archive = shutil.make_archive(str(archive_base), "zip", PACKAGE_DIR.parent, PACKAGE_DIR.name)
-    spark.sparkContext.addPyFile(archive)
+    archive = write_jobs_package(Path(tempfile.mkdtemp(prefix="fruitspark-")) / "fruitspark.zip")
+    spark.sparkContext.addPyFile(str(archive))
     _shipped.add(spark.sparkContext.applicationId)
 
 

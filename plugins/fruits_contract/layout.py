@@ -1,0 +1,15 @@
+"""Where the jobs write what the DAG reads: the names inside the output datasets."""
+
+from __future__ import annotations
+
+# Inside every features dataset: featurize's rejections, and how PCA knows a dataset.
+REJECTED_FOLDER = "_rejected"
+# Inside every features dataset too: each run's counts, read by the DAG for its asset events.
+SUMMARY_FOLDER = "_summary"
+# Beside a PCA output's versions: the manifest naming the published one (fruitspark.publication).
+LATEST = "_LATEST"
+
+
+def summary_key(model: str, ingest_date: str) -> str:
+    """Where featurize records a (model, ingest date)'s counts, under its output."""
+    return f"{SUMMARY_FOLDER}/model={model}/ingest_date={ingest_date}.json"
