@@ -30,7 +30,13 @@ from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.assets import PublishingStepSensor
-from fruit_pipeline.config import CNN_MODELS, SMALLEST_FEATURE_SIZE, load_config
+from fruit_pipeline.config import (
+    CNN_MODELS,
+    INSTANCE_TYPE,
+    SMALLEST_FEATURE_SIZE,
+    json_schema_pattern,
+    load_config,
+)
 from fruit_pipeline.emr_requests import INGEST_DATE, MODEL, job_flow_overrides, spark_steps
 from fruit_pipeline.retry_safe import (
     RetrySafeEmrAddStepsOperator,
@@ -75,7 +81,7 @@ PARAMS = {
     "core_instance_type": Param(
         CONFIG.core_instance_type,
         type="string",
-        pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        pattern=json_schema_pattern(INSTANCE_TYPE),
         description="EC2 instance type of the core nodes",
     ),
     "spot": Param(False, type="boolean", description="spot instances for the core nodes"),

@@ -22,32 +22,65 @@ SMALLEST_FEATURE_SIZE = 512  # VGG16's: the largest k every model can give
 # S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
 # ending with a letter or digit, no two adjacent dots, not shaped like an IP address.
 BUCKET = r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-S3_FOLDER_URI = rf"^s3://{BUCKET}/(?:[^/]+/)*$"  # s3://bucket/ or s3://bucket/a/b/
-KEY_PREFIX = r"^(?:[^/]+/)+$"  # a/ or a/b/: relative, ending with /
-REGION = r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$"  # eu-west-1, us-gov-west-1
+# Each pattern must match a whole value (re.fullmatch): "$" alone would let a trailing
+# newline through ("fruits-data\n"), and nothing here may carry whitespace.
+S3_FOLDER_URI = rf"s3://{BUCKET}/(?:[^/\s]+/)*"  # s3://bucket/ or s3://bucket/a/b/
+KEY_PREFIX = r"(?:[^/\s]+/)+"  # a/ or a/b/: relative, ending with /
+REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"  # eu-west-1, us-gov-west-1
+MODEL_FILE = rf"deployed|s3://{BUCKET}/\S+\.onnx"
+# IAM's rule for role and instance profile names.
+IAM_NAME = r"[\w+=,.@-]{1,64}"
+# EC2's form: family, generation and options, then the size: m5.2xlarge, m7gd.metal-24xl.
+INSTANCE_TYPE = r"[a-z][a-z0-9-]*\.[a-z0-9-]+"
+# Airflow's rule for connection ids (airflow.models.connection).
+CONNECTION_ID = r"[\w.-]{1,250}"
+# EMR's security configuration names (CloudFormation's stack-name-emr among them).
+SECURITY_CONFIGURATION = r"[\w.+=,@-]{1,256}"
+SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
+EMR_RELEASE = r"emr-7\.\d+\.\d+"
 
 
-def _model_file(value: str) -> str:
-    if value != "deployed" and not re.match(rf"^s3://{BUCKET}/.+\.onnx$", value):
-        raise ValueError("must be deployed or the s3:// URI of an .onnx file")
-    return value
+def json_schema_pattern(pattern: str) -> str:
+    """pattern for a JSON Schema (a UI param): anchored at both ends in Python's re, which
+    jsonschema searches with, and in the browser's ECMAScript alike; "(?![\\s\\S])" is the
+    end of the value in both, where Python's "$" also matches before a final newline."""
+    return f"^(?:{pattern})(?![\\s\\S])"
 
 
-KeyPrefix = Annotated[str, Field(pattern=KEY_PREFIX)]
+def full_match(pattern: str, example: str):
+    """A str that re.fullmatch(pattern) accepts; the error names the expected form."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not of the form {example}")
+        return value
+
+    return AfterValidator(check)
+
+
+KeyPrefix = Annotated[str, full_match(KEY_PREFIX, "a/ or a/b/ (no leading /, a trailing /)")]
+S3FolderUri = Annotated[str, full_match(S3_FOLDER_URI, "s3://bucket/ or s3://bucket/a/b/")]
+IamName = Annotated[str, full_match(IAM_NAME, "an IAM name: 1-64 of A-Z a-z 0-9 +=,.@_-")]
+InstanceType = Annotated[str, full_match(INSTANCE_TYPE, "an EC2 instance type: m5.2xlarge")]
+OptionalName = Annotated[
+    str, full_match(f"(?:{SECURITY_CONFIGURATION})?", "a name: A-Z a-z 0-9 _.+=,@- or empty")
+]
 
 
 class PipelineConfig(BaseModel):
     """One field per FRUITS_<NAME> variable."""
 
-    # python-re: S3's bucket rules need look-aheads, which pydantic's default engine lacks.
-    model_config = ConfigDict(frozen=True, extra="forbid", regex_engine="python-re")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    aws_conn_id: str = Field("aws_default", description="Airflow connection to AWS")
-    region: str = Field(
-        "eu-west-1", pattern=REGION, description="AWS region: the photos come from EU users"
+    aws_conn_id: Annotated[str, full_match(CONNECTION_ID, "an Airflow connection id")] = Field(
+        "aws_default", description="Airflow connection to AWS"
     )
-    data_bucket: str = Field(
-        "fruits-data", pattern=f"^{BUCKET}$", description="bucket of images and results"
+    region: Annotated[str, full_match(REGION, "eu-west-1")] = Field(
+        "eu-west-1", description="AWS region: the photos come from EU users"
+    )
+    data_bucket: Annotated[str, full_match(BUCKET, "an S3 bucket name: fruits-data")] = Field(
+        "fruits-data", description="bucket of images and results"
     )
     images_prefix: KeyPrefix = Field("images/", description="where photos land, a folder a class")
     features_prefix: KeyPrefix = Field("features/", description="featurize output")
@@ -55,28 +88,29 @@ class PipelineConfig(BaseModel):
     pca_keep_versions: int = Field(
         3, ge=1, description="PCA versions kept, the published one included"
     )
-    artifacts_uri: str = Field(
+    artifacts_uri: S3FolderUri = Field(
         "s3://fruits-data/artifacts/",
-        pattern=S3_FOLDER_URI,
         description="job scripts, package, bootstrap, requirements, ONNX models",
     )
-    logs_uri: str = Field(
-        "s3://fruits-data/emr-logs/", pattern=S3_FOLDER_URI, description="EMR LogUri"
-    )
-    model_file: Annotated[str, AfterValidator(_model_file)] = Field(
+    logs_uri: S3FolderUri = Field("s3://fruits-data/emr-logs/", description="EMR LogUri")
+    model_file: Annotated[
+        str, full_match(MODEL_FILE, "deployed, or the s3:// URI of an .onnx file")
+    ] = Field(
         "deployed",
         description="deployed (<artifacts>/models/<model>.onnx, exported by scripts.deploy) "
         "or the s3:// URI of an ONNX file",
     )
-    emr_release: str = Field("emr-7.9.0", pattern=r"^emr-7\.\d+\.\d+$")
-    job_flow_role: str = Field("EMR_EC2_DefaultRole", description="instance profile")
-    service_role: str = Field("EMR_DefaultRole", description="EMR service role")
-    security_configuration: str = Field(
+    emr_release: Annotated[str, full_match(EMR_RELEASE, "emr-7.x.y")] = Field("emr-7.9.0")
+    job_flow_role: IamName = Field("EMR_EC2_DefaultRole", description="instance profile")
+    service_role: IamName = Field("EMR_DefaultRole", description="EMR service role")
+    security_configuration: OptionalName = Field(
         "", description="EMR security configuration (IMDSv2, at-rest encryption); none if empty"
     )
-    subnet_id: str = Field("", description="subnet of the clusters; EMR's default if empty")
-    primary_instance_type: str = Field("m5.xlarge")
-    core_instance_type: str = Field("m5.2xlarge", description="default of the UI param")
+    subnet_id: Annotated[str, full_match(f"(?:{SUBNET_ID})?", "subnet-0123abcd, or empty")] = Field(
+        "", description="subnet of the clusters; EMR's default if empty"
+    )
+    primary_instance_type: InstanceType = Field("m5.xlarge")
+    core_instance_type: InstanceType = Field("m5.2xlarge", description="default of the UI param")
     core_instance_count: int = Field(2, ge=1, le=20, description="default of the UI param")
     idle_timeout_seconds: int = Field(
         3600,
@@ -106,7 +140,10 @@ class PipelineConfig(BaseModel):
         }
         for (name, uri), (other, other_uri) in combinations(locations.items(), 2):
             if uri.startswith(other_uri) or other_uri.startswith(uri):
-                raise ValueError(f"{name} ({uri}) and {other} ({other_uri}) overlap")
+                raise ValueError(
+                    f"{PREFIX}{name.upper()} ({uri}) and {PREFIX}{other.upper()} ({other_uri}) "
+                    "overlap"
+                )
         return self
 
     @property
@@ -133,7 +170,26 @@ def load_config(environ: Mapping[str, str] | None = None) -> PipelineConfig:
         for name, value in environ.items()
         if name.startswith(PREFIX) and value != ""
     }
+    padded = sorted(
+        PREFIX + name.upper() for name, value in values.items() if value != value.strip()
+    )
+    if padded:
+        raise ValueError(
+            "invalid FRUITS_* configuration:\n"
+            + "\n".join(f"  {name}: leading or trailing whitespace" for name in padded)
+        )
     try:
         return PipelineConfig(**values)
     except ValidationError as error:
-        raise ValueError(f"invalid FRUITS_* configuration:\n{error}") from error
+        problems = "\n".join(
+            f"  {_variable(problem)}: {problem['msg'].removeprefix('Value error, ')}"
+            for problem in error.errors()
+        )
+        raise ValueError(f"invalid FRUITS_* configuration:\n{problems}") from error
+
+
+def _variable(problem: dict) -> str:
+    """The FRUITS_ variable a validation problem is about; the whole set for a cross-check."""
+    if not problem["loc"]:
+        return "FRUITS_* settings"
+    return PREFIX + str(problem["loc"][0]).upper()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
-import sys
 
 import pendulum
+import pytest
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
     EmrCreateJobFlowOperator,
@@ -15,7 +16,7 @@ from airflow.providers.amazon.aws.operators.emr import (
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
-from tests.airflow_env import ROOT
+from tests.airflow_env import ROOT, bare_python
 
 TASKS = {
     "wait_for_new_images": S3KeySensor,
@@ -75,17 +76,27 @@ def test_tasks_that_call_aws_retry_with_backoff(dag):
         assert task.retry_exponential_backoff
 
 
-def test_parsing_imports_nothing_heavy():
+def test_the_dag_parses_with_only_dags_and_plugins_and_imports_nothing_heavy(tmp_path):
+    """As MWAA or a plain Airflow deploys it: copies of dags/ and plugins/, no spark_jobs/."""
+    for folder in ("dags", "plugins"):
+        shutil.copytree(
+            ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     code = (
-        "import runpy, sys; "
-        f"sys.path[:0] = [{str(ROOT / 'plugins')!r}, {str(ROOT / 'spark_jobs')!r}]; "
-        f"runpy.run_path({str(ROOT / 'dags' / 'fruit_features.py')!r}); "
-        "print(sorted(m for m in ('tensorflow', 'keras', 'pyspark', 'torch') if m in sys.modules))"
+        "import runpy; "
+        f"dag = runpy.run_path({str(tmp_path / 'dags' / 'fruit_features.py')!r}); "
+        "print(dag['DAG_ID'], sorted(m for m in ('tensorflow', 'keras', 'pyspark', 'torch', "
+        "'fruitspark') if m in sys.modules))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+        bare_python([tmp_path / "plugins", tmp_path / "dags"], code),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "fruit_features []"
 
 
 def test_the_example_consumer_loads_beside_it_scheduled_on_its_pca_asset(dag, tmp_path):
@@ -101,3 +112,18 @@ def test_the_example_consumer_loads_beside_it_scheduled_on_its_pca_asset(dag, tm
     assert outlets["fruit_features.pca"].uri == "s3://fruits-data/pca"
     assert outlets["fruit_features.features"].uri == "s3://fruits-data/features"
     assert list(consumer.timetable.asset_condition.objects) == [outlets["fruit_features.pca"]]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("FRUITS_CORE_INSTANCE_TYPE", "m5 2xlarge"), ("FRUITS_CORE_INSTANCE_COUNT", "21")],
+)
+def test_a_bad_param_default_is_reported_as_its_setting(monkeypatch, variable, value):
+    """Not as Airflow's "not allowed to define a Schedule ... default values are not valid"."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv(variable, value)
+    errors = DagBag(dag_folder=str(ROOT / "dags")).import_errors
+    (error,) = errors.values()
+    assert variable in error
+    assert "Schedule" not in error

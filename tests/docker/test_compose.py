@@ -12,6 +12,7 @@ import pytest
 
 from fruit_pipeline.config import PipelineConfig, load_config
 from scripts.new_env import fill_secrets
+from tests.airflow_env import bare_python
 from tests.docker import compose
 from tests.docker.compose import ROOT
 
@@ -72,7 +73,6 @@ def test_airflow_runs_as_in_its_official_file_with_the_local_aws_beside_it():
         "localaws",
         "localaws-seed",
     }
-    assert services["airflow-apiserver"]["ports"] == ["${AIRFLOW_UI_PORT:-8080}:8080"]
     for name in compose.AIRFLOW_SERVICES:
         service = services[name]
         assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
@@ -87,6 +87,25 @@ def test_airflow_runs_as_in_its_official_file_with_the_local_aws_beside_it():
         if name not in one_shots:
             assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
     assert services["localaws-seed"]["depends_on"]["localaws"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("dotenv", ["unset", ".env.example"])
+def test_published_ports_listen_on_this_machine_only_unless_widened(dotenv):
+    """The local AWS takes any credentials and runs any spark-submit: never on the LAN by
+    default. Each port is HOST_IP:HOST_PORT:CONTAINER_PORT once interpolated."""
+    values = {} if dotenv == "unset" else compose.env_file(compose.ENV_EXAMPLE)
+    published = {
+        name: [compose.interpolate(port, values) for port in service.get("ports", [])]
+        for name, service in compose.load()["services"].items()
+    }
+    assert published["airflow-apiserver"] == ["127.0.0.1:8080:8080"]
+    assert published["localaws"] == ["127.0.0.1:4566:4566"]
+    assert all(len(port.split(":")) == 3 for ports in published.values() for port in ports)
+    widened = compose.interpolate(
+        compose.load()["services"]["airflow-apiserver"]["ports"][0],
+        {**values, "AIRFLOW_UI_BIND": "0.0.0.0"},
+    )
+    assert widened == "0.0.0.0:8080:8080"
 
 
 def test_every_airflow_service_runs_with_the_same_configuration():
@@ -117,7 +136,7 @@ def test_mounted_host_paths_exist_and_include_the_code_folders():
             if source.startswith("."):
                 assert (ROOT / source).is_dir(), volume
                 mounted.add(source)
-    assert {"./dags", "./plugins", "./spark_jobs"} <= mounted
+    assert {"./dags", "./plugins"} <= mounted
 
 
 def test_the_dag_imports_resolve_in_the_containers_layout(tmp_path):
@@ -130,16 +149,11 @@ def test_the_dag_imports_resolve_in_the_containers_layout(tmp_path):
         if source.startswith("."):
             (container / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
             (container / target.lstrip("/")).symlink_to(ROOT / source)
-    search_path = [
-        str(container / "opt/airflow/plugins"),
-        *(
-            str(container / part.lstrip("/"))
-            for part in service["environment"]["PYTHONPATH"].split(":")
-        ),
-    ]
-    code = "import fruit_pipeline.sensors, fruit_pipeline.emr_requests"
+    assert "PYTHONPATH" not in service["environment"]  # dags/ and plugins/ are enough
+    search_path = [container / "opt/airflow/plugins"]
+    code = "import fruit_pipeline.sensors, fruit_pipeline.assets, fruit_pipeline.emr_requests"
     done = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path[:0] = {search_path!r}; {code}"],
+        bare_python(search_path, code),
         capture_output=True,
         text=True,
         check=False,

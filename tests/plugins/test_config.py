@@ -26,28 +26,34 @@ def test_variables_override_defaults():
 @pytest.mark.parametrize(
     ("environment", "named"),
     [
-        ({"FRUITS_CORE_INSTANCE_COUNT": "zero"}, "core_instance_count"),
-        ({"FRUITS_EMR_RELEASE": "emr-6.15.0"}, "emr_release"),
-        ({"FRUITS_BUCKET": "typo"}, "bucket"),
-        ({"FRUITS_MODEL_FILE": "bogus"}, "model_file"),
-        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "59"}, "idle_timeout_seconds"),  # EMR's range
-        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "604801"}, "idle_timeout_seconds"),
-        ({"FRUITS_MODEL_FILE": "https://example.com/m.onnx"}, "model_file"),
-        ({"FRUITS_MODEL_FILE": "random"}, "model_file"),  # clusters run ONNX only
-        ({"FRUITS_WEIGHTS": "deployed"}, "weights"),  # the variable before ONNX: unknown
-        ({"FRUITS_DATA_BUCKET": "Bad_Bucket!"}, "data_bucket"),
-        ({"FRUITS_DATA_BUCKET": "192.168.1.1"}, "data_bucket"),
-        ({"FRUITS_DATA_BUCKET": "fruits..data"}, "data_bucket"),
-        ({"FRUITS_ARTIFACTS_URI": "https://fruits-data/artifacts/"}, "artifacts_uri"),
-        ({"FRUITS_LOGS_URI": "s3://fruits-data/emr-logs"}, "logs_uri"),
-        ({"FRUITS_REGION": "mars-1"}, "region"),
-        ({"FRUITS_PCA_PREFIX": "pca"}, "pca_prefix"),
-        ({"FRUITS_IMAGES_PREFIX": "/images/"}, "images_prefix"),
+        ({"FRUITS_CORE_INSTANCE_COUNT": "zero"}, "FRUITS_CORE_INSTANCE_COUNT"),
+        ({"FRUITS_EMR_RELEASE": "emr-6.15.0"}, "FRUITS_EMR_RELEASE"),
+        ({"FRUITS_BUCKET": "typo"}, "FRUITS_BUCKET"),
+        ({"FRUITS_MODEL_FILE": "bogus"}, "FRUITS_MODEL_FILE"),
+        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "59"}, "FRUITS_IDLE_TIMEOUT_SECONDS"),  # EMR's range
+        ({"FRUITS_IDLE_TIMEOUT_SECONDS": "604801"}, "FRUITS_IDLE_TIMEOUT_SECONDS"),
+        ({"FRUITS_MODEL_FILE": "https://example.com/m.onnx"}, "FRUITS_MODEL_FILE"),
+        ({"FRUITS_MODEL_FILE": "random"}, "FRUITS_MODEL_FILE"),  # clusters run ONNX only
+        ({"FRUITS_WEIGHTS": "deployed"}, "FRUITS_WEIGHTS"),  # the variable before ONNX: unknown
+        ({"FRUITS_DATA_BUCKET": "Bad_Bucket!"}, "FRUITS_DATA_BUCKET"),
+        ({"FRUITS_DATA_BUCKET": "192.168.1.1"}, "FRUITS_DATA_BUCKET"),
+        ({"FRUITS_DATA_BUCKET": "fruits..data"}, "FRUITS_DATA_BUCKET"),
+        ({"FRUITS_ARTIFACTS_URI": "https://fruits-data/artifacts/"}, "FRUITS_ARTIFACTS_URI"),
+        ({"FRUITS_LOGS_URI": "s3://fruits-data/emr-logs"}, "FRUITS_LOGS_URI"),
+        ({"FRUITS_REGION": "mars-1"}, "FRUITS_REGION"),
+        ({"FRUITS_PCA_PREFIX": "pca"}, "FRUITS_PCA_PREFIX"),
+        ({"FRUITS_IMAGES_PREFIX": "/images/"}, "FRUITS_IMAGES_PREFIX"),
         # Prefixes inside one another: one step would overwrite another's data.
-        ({"FRUITS_PCA_PREFIX": "features/"}, "features_prefix .* and pca_prefix .* overlap"),
-        ({"FRUITS_PCA_PREFIX": "features/pca/"}, "features_prefix .* and pca_prefix"),
+        (
+            {"FRUITS_PCA_PREFIX": "features/"},
+            "FRUITS_FEATURES_PREFIX .* and FRUITS_PCA_PREFIX .* overlap",
+        ),
+        ({"FRUITS_PCA_PREFIX": "features/pca/"}, "FRUITS_FEATURES_PREFIX .* and FRUITS_PCA_PREFIX"),
         ({"FRUITS_IMAGES_PREFIX": "data/", "FRUITS_FEATURES_PREFIX": "data/f/"}, "overlap"),
-        ({"FRUITS_LOGS_URI": "s3://fruits-data/images/logs/"}, "images_prefix .* logs_uri"),
+        (
+            {"FRUITS_LOGS_URI": "s3://fruits-data/images/logs/"},
+            "FRUITS_IMAGES_PREFIX .* FRUITS_LOGS_URI",
+        ),
         ({"FRUITS_ARTIFACTS_URI": "s3://fruits-data/"}, "overlap"),
     ],
 )
@@ -66,6 +72,13 @@ def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment
         {"FRUITS_REGION": "us-gov-west-1"},
         {"FRUITS_DATA_BUCKET": "fruits.data-2026"},
         {"FRUITS_IMAGES_PREFIX": "uploads/phones/", "FRUITS_FEATURES_PREFIX": "uploads/derived/"},
+        {"FRUITS_JOB_FLOW_ROLE": "fruits-emr-instance", "FRUITS_SERVICE_ROLE": "a+b=c,d.e@f_g"},
+        {
+            "FRUITS_CORE_INSTANCE_TYPE": "m7gd.metal-48xl",
+            "FRUITS_PRIMARY_INSTANCE_TYPE": "c5.xlarge",
+        },
+        {"FRUITS_AWS_CONN_ID": "aws.prod-eu_1", "FRUITS_SECURITY_CONFIGURATION": "fruits-emr"},
+        {"FRUITS_SUBNET_ID": "subnet-0123456789abcdef0"},
     ],
 )
 def test_valid_settings_are_accepted(environment):

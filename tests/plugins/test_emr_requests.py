@@ -144,9 +144,9 @@ def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
 
 def test_the_stacks_security_configuration_and_subnet_reach_the_request():
     config = load_config(
-        {"FRUITS_SECURITY_CONFIGURATION": "fruits-emr", "FRUITS_SUBNET_ID": "subnet-0abc"}
+        {"FRUITS_SECURITY_CONFIGURATION": "fruits-emr", "FRUITS_SUBNET_ID": "subnet-0abc1234"}
     )
     request = job_flow_overrides(config, "fruit_features")
     assert request["SecurityConfiguration"] == "fruits-emr"
-    assert request["Instances"]["Ec2SubnetId"] == "subnet-0abc"
+    assert request["Instances"]["Ec2SubnetId"] == "subnet-0abc1234"
     # tests/infra/ validates the rendered request carrying them against botocore's model.
