@@ -25,7 +25,7 @@ from typing import Any
 from moto.emr.models import emr_backends
 
 from localaws.client import CREDENTIALS, REGION
-from localaws.moto_patches import state_lock
+from localaws.moto_patches import emr_state, state_lock
 from localaws.staging import Stager, split_uri
 from spark_jobs.fruitspark.session import local_jvm_conf
 
@@ -87,7 +87,8 @@ class EmrRunner(threading.Thread):
         while not self.stopping.wait(TICK_SECONDS):
             for cluster in all_clusters():
                 try:
-                    self.advance(cluster)
+                    with emr_state:  # each move is seen whole by DescribeCluster and the rest
+                        self.advance(cluster)
                 except Exception:
                     log.exception("cluster %s: runner error", cluster.id)
 
@@ -182,21 +183,30 @@ class EmrRunner(threading.Thread):
         folder = self.workdir / cluster.id / step.id
         stdout, stderr = folder / "stdout", folder / "stderr"
         folder.mkdir(parents=True, exist_ok=True)
+        failure = None
         try:
             self.spark_submit(cluster, step, folder, stdout, stderr)
-            step.state = "COMPLETED"
-        except StepFailure as failure:
-            self.on_failure(cluster, step, str(failure))
+        except StepFailure as error:
+            failure = str(error)
         except Exception as error:
             log.exception("step %s crashed the runner", step.id)
-            self.on_failure(cluster, step, f"local runner error: {error}")
+            failure = f"local runner error: {error}"
+        try:
+            self.upload_logs(cluster, step, stdout, stderr)  # before a reader sees it ended
         finally:
-            step.end_date_time = now()
-            self.upload_logs(cluster, step, stdout, stderr)
-            if not any(later.state == "PENDING" for later in cluster.steps):
-                self.idle(cluster)
-            self.running.pop(cluster.id, None)
-            log.info("cluster %s step %s (%s): %s", cluster.id, step.id, step.name, step.state)
+            with emr_state:  # the step's end and its cluster's next state, seen together
+                self.end_step(cluster, step, failure)
+
+    def end_step(self, cluster: Any, step: Any, failure: str | None) -> None:
+        step.end_date_time = now()
+        if failure is None:
+            step.state = "COMPLETED"
+        else:
+            self.on_failure(cluster, step, failure)
+        if not any(later.state == "PENDING" for later in cluster.steps):
+            self.idle(cluster)
+        self.running.pop(cluster.id, None)
+        log.info("cluster %s step %s (%s): %s", cluster.id, step.id, step.name, step.state)
 
     def spark_submit(self, cluster, step, folder: Path, stdout: Path, stderr: Path) -> None:
         if step.jar != "command-runner.jar" or not step.args or step.args[0] != "spark-submit":

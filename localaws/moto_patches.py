@@ -10,6 +10,10 @@
   middle of that, and its steps never write once it has ended.
 - RunJobFlow keeps AutoTerminationPolicy.IdleTimeout (moto drops it), refusing a value
   outside EMR's 60 s to 7 days; the runner ends a cluster idle for that long.
+- A step's end and its cluster's next state (WAITING, or TERMINATED_WITH_ERRORS) are one
+  transition: the runner makes it holding emr_state, and the EMR calls that read states
+  (DescribeCluster, DescribeStep, ListSteps, ListClusters) answer holding it too, so no reader
+  sees a step ended on a cluster still RUNNING, a state EMR never shows.
 - An object uploaded with the metadata `localaws-last-modified: <ISO 8601>` (the header
   x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
 """
@@ -60,6 +64,8 @@ ENDED = ("TERMINATED", "TERMINATED_WITH_ERRORS")
 LAST_MODIFIED_HEADER = f"x-amz-meta-{LAST_MODIFIED_METADATA}"
 IDLE_TIMEOUT_RANGE = (60, 7 * 24 * 3600)  # seconds, as EMR's RunJobFlow accepts
 _state_locks: dict[str, threading.RLock] = {}
+emr_state = threading.RLock()
+STATE_READERS = ("describe_cluster", "describe_step", "list_steps", "list_clusters")
 
 
 def state_lock(cluster: Cluster) -> threading.RLock:
@@ -93,6 +99,14 @@ def _keep_idle_timeout(original):
     return run_job_flow
 
 
+def _under_emr_state(original):
+    def read(self: ElasticMapReduceResponse):
+        with emr_state:
+            return original(self)
+
+    return read
+
+
 def _backdate_on_request(original):
     def set_metadata(self: FakeKey, metadata: Any, replace: bool = False) -> None:
         original(self, metadata, replace)
@@ -113,6 +127,12 @@ def apply() -> None:
     ElasticMapReduceResponse.run_job_flow = _keep_idle_timeout(
         ElasticMapReduceResponse.run_job_flow
     )
+    for name in STATE_READERS:
+        setattr(
+            ElasticMapReduceResponse,
+            name,
+            _under_emr_state(getattr(ElasticMapReduceResponse, name)),
+        )
     ElasticMapReduceResponse.get_region_from_url = _region_from_credential_scope(
         ElasticMapReduceResponse.get_region_from_url
     )

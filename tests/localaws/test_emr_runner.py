@@ -13,6 +13,8 @@ from localaws.process import LocalAws
 pytestmark = pytest.mark.slow
 BUCKET = "runner-tests"
 EXIT_WITH = "import sys; sys.exit({code})"
+# 16 MB of incompressible stdout: its log takes a while to gzip and upload as the step ends.
+NOISY = "import os, sys; sys.stdout.write(os.urandom(8 * 2**20).hex())"
 # Writes a file into its staged --output folder after a few seconds, as a job writes its
 # results at the end.
 WRITE_LATER = """
@@ -31,6 +33,7 @@ def aws(tmp_path_factory):
     for code in (0, 1):
         s3.put_object(Bucket=BUCKET, Key=f"exit{code}.py", Body=EXIT_WITH.format(code=code))
     s3.put_object(Bucket=BUCKET, Key="write_later.py", Body=WRITE_LATER)
+    s3.put_object(Bucket=BUCKET, Key="noisy.py", Body=NOISY)
     s3.put_object(Bucket=BUCKET, Key="bootstrap.sh", Body=b"#!/bin/sh\n")
     yield local_aws, client("emr", local_aws.endpoint)
     local_aws.stop()
@@ -118,6 +121,24 @@ def test_continue_runs_the_next_step_after_a_failure(aws):
     cluster, steps = settle(emr, cluster_id)
     assert steps == [("fails", "FAILED"), ("succeeds", "COMPLETED")]
     assert cluster == "WAITING"
+
+
+def test_no_reader_sees_a_step_ended_on_a_cluster_still_running(aws):
+    """EMR never shows it: the step's end and the cluster's WAITING are one transition.
+    Steps first, then the cluster, as fast as the server answers, through the step's end,
+    which a long log makes last."""
+    _, emr = aws
+    noisy = spark_step("noisy", 0, "CONTINUE")
+    noisy["HadoopJarStep"]["Args"][-1] = f"s3://{BUCKET}/noisy.py"
+    cluster_id = start_cluster(emr, [noisy])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        (step,) = emr.list_steps(ClusterId=cluster_id)["Steps"]
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+        if step["Status"]["State"] not in ("PENDING", "RUNNING"):
+            assert (step["Status"]["State"], cluster) == ("COMPLETED", "WAITING")
+            return
+    raise TimeoutError(f"{cluster_id}: the step did not end")
 
 
 def test_terminate_cluster_cancels_the_rest_and_ends_the_cluster(aws):
