@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
-from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+from airflow.triggers.base import TriggerEvent
 
 from fruits_contract.image_files import is_apple_double, is_image
 
@@ -40,6 +42,30 @@ def refuse_unknown_params(context: Any) -> None:
         )
 
 
+class NextLookTrigger(DateTimeTrigger):
+    """Fires at `moment`, like DateTimeTrigger, with the sensor's deadline as its event.
+
+    The deadline travels in the event, not in the deferral's kwargs: `airflow dags test`
+    (dag.test() in task SDK 1.3.2) resumes a task with {"event": ...} in place of the kwargs
+    it deferred with, which apache/airflow#69942 fixes upstream. The scheduler's triggerer
+    passes the event too, so both paths resume alike.
+    """
+
+    def __init__(self, moment: datetime, *, deadline: str) -> None:
+        super().__init__(moment)
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{__name__}.{type(self).__name__}",
+            {"moment": self.moment, "deadline": self.deadline},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        async for _ in super().run():
+            yield TriggerEvent({"deadline": self.deadline})
+
+
 class NewImagesSensor(S3KeySensor):
     """The provider's S3KeySensor, with a deferral that suits a prefix full of older images.
 
@@ -47,7 +73,8 @@ class NewImagesSensor(S3KeySensor):
     key matches, HEADs every object and re-defers with a fresh timeout: with yesterday's images
     in place it would wake at every poke and never time out. Here each poke is the sensor's
     own listing (LastModified comes with it, no HEAD), and between pokes the task defers on a
-    TimeDeltaTrigger, freeing its worker slot, until a deadline carried across deferrals.
+    NextLookTrigger, freeing its worker slot, until a deadline carried across deferrals in the
+    trigger's event.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -63,8 +90,8 @@ class NewImagesSensor(S3KeySensor):
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
-    def resume(self, context: Any, deadline: str, event: Any = None) -> None:
-        self._poke_or_defer(context, datetime.fromisoformat(deadline))
+    def resume(self, context: Any, event: dict[str, Any]) -> None:
+        self._poke_or_defer(context, datetime.fromisoformat(event["deadline"]))
 
     def _poke_or_defer(self, context: Any, deadline: datetime) -> None:
         if self.poke(context):
@@ -76,12 +103,15 @@ class NewImagesSensor(S3KeySensor):
                 f"[{context['data_interval_start']}, {context['data_interval_end']}) "
                 f"after waiting {self.timeout:.0f}s"
             )
+            self.log.warning(message)  # the task runner logs a skip without its message
             if self.soft_fail:
                 raise AirflowSkipException(message)
             raise AirflowSensorTimeout(message)
-        self.log.info("no new image yet; next look in %.0fs", min(self.poke_interval, remaining))
+        wait = min(self.poke_interval, remaining)
+        self.log.info("no new image yet; next look in %.0fs (deferred)", wait)
         self.defer(
-            trigger=TimeDeltaTrigger(timedelta(seconds=min(self.poke_interval, remaining))),
+            trigger=NextLookTrigger(
+                datetime.now(UTC) + timedelta(seconds=wait), deadline=deadline.isoformat()
+            ),
             method_name="resume",
-            kwargs={"deadline": deadline.isoformat()},
         )

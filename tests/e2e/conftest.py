@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,21 @@ class Stack:
             self.emr.describe_cluster(ClusterId=created[0]["Id"])["Cluster"] if created else {}
         )
         return state, {task["task_id"]: task["state"] for task in tasks}, cluster
+
+    def has_deferred(self, task_id: str, run_date: str) -> bool:
+        """Whether task_id of the run dated run_date has deferred once (it then has a
+        next_method), read from the Airflow home's database while the run goes on."""
+        database = self.environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix(
+            "sqlite:///"
+        )
+        query = (
+            "SELECT task_instance.next_method FROM task_instance JOIN dag_run"
+            " ON task_instance.dag_id = dag_run.dag_id AND task_instance.run_id = dag_run.run_id"
+            " WHERE task_instance.task_id = ? AND dag_run.logical_date LIKE ?"
+        )
+        with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:
+            rows = connection.execute(query, (task_id, f"{run_date}%")).fetchall()
+        return any(next_method for (next_method,) in rows)
 
     def keys(self, prefix: str) -> dict[str, str]:
         """key -> ETag of every object under prefix."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,21 +84,38 @@ def day_one(stack, tmp_path_factory):
     }
 
 
+def upload_once_deferred(stack, run_date: str, upload, timeout: float = 120) -> None:
+    """upload() as soon as the run's sensor has looked, found nothing and deferred; at the
+    deadline anyway, and the log then shows the sensor never waited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stack.has_deferred("wait_for_new_images", run_date):
+        time.sleep(0.5)
+    upload()
+
+
 @pytest.fixture(scope="module")
 def day_two(stack, day_one, tmp_path_factory):
-    """8 more images, a new class among them, uploaded on day two; the run's create and
-    add-steps tasks each die once right after their AWS call, and are retried."""
+    """8 more images, a new class among them, uploaded on day two once `airflow dags test`'s
+    sensor has found nothing and deferred; the run's create and add-steps tasks each die once
+    right after their AWS call, and are retried."""
     folder = tmp_path_factory.mktemp("day-two")
     good = generate(folder, classes=4, per_class=2, seed=2, start=100)
-    upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
     faults = tmp_path_factory.mktemp("faults")
     (faults / "sitecustomize.py").write_text(DIE_ONCE_AFTER_AWS_CALL)
     log_before = stack.log.read_text()
+    uploader = threading.Thread(
+        target=upload_once_deferred,
+        args=(stack, RUN_TWO, lambda: upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)),
+    )
+    uploader.start()
     state, tasks, cluster = stack.run(
         RUN_TWO,
         PYTHONPATH=str(faults),
         FRUITS_AWS_RETRY_DELAY_SECONDS="1",
+        FRUITS_SENSOR_TIMEOUT_SECONDS="300",
+        FRUITS_SENSOR_POKE_SECONDS="3",
     )
+    uploader.join()
     return {
         "log": stack.log.read_text()[len(log_before) :],
         "good": uploaded(folder, good),
@@ -170,10 +189,18 @@ def test_a_successful_run_records_asset_events_with_its_real_counts(stack, day_o
     )
 
 
-def test_a_skipped_run_records_no_asset_event(stack, day_one):
-    """A date with no upload: the sensor skips the run."""
-    state, tasks, _ = stack.run("2026-11-10")
+def test_a_day_without_images_waits_deferred_then_is_skipped_with_no_asset_event(stack, day_one):
+    """`airflow dags test` for a date with no upload: the sensor looks, defers, resumes and
+    looks again until its timeout, then skips the run."""
+    log_before = stack.log.read_text()
+    state, tasks, _ = stack.run(
+        "2026-11-10", FRUITS_SENSOR_TIMEOUT_SECONDS="5", FRUITS_SENSOR_POKE_SECONDS="2"
+    )
     assert set(tasks.values()) == {"skipped"}, (state, tasks)
+    log = stack.log.read_text()[len(log_before) :]
+    assert log.count("no new image yet") >= 2, "deferred, resumed and deferred again"
+    assert "after waiting 5s" in log
+    assert "TypeError" not in log
     runs = json_output(
         airflow(
             stack.environment, "dags", "list-runs", "fruit_features", "-o", "json", log=stack.log
@@ -185,6 +212,7 @@ def test_a_skipped_run_records_no_asset_event(stack, day_one):
 
 def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one, day_two):
     assert day_two["state"] == "success", day_two["tasks"]
+    assert "no new image yet" in day_two["log"], "its images landed while the sensor waited"
     table = day_two["features_before"]
     by_date: dict[str, set[str]] = {}
     for path, ingest_date in zip(table["path"], table["ingest_date"], strict=True):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
-from fruit_pipeline.sensors import NewImagesSensor, has_new_images
+from fruit_pipeline.sensors import NewImagesSensor, NextLookTrigger, has_new_images
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -62,16 +63,35 @@ def test_nothing_new_defers_on_a_timer_until_a_deadline(sensor):
         pytest.raises(TaskDeferred) as deferred,
     ):
         sensor.execute(CONTEXT)
-    assert isinstance(deferred.value.trigger, TimeDeltaTrigger)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, NextLookTrigger)
     assert deferred.value.method_name == "resume"
-    deadline = datetime.fromisoformat(deferred.value.kwargs["deadline"])
+    assert not deferred.value.kwargs, "dag.test() would drop them"
+    assert timedelta(seconds=55) < trigger.moment - datetime.now(UTC) <= timedelta(seconds=60)
+    deadline = datetime.fromisoformat(trigger.deadline)
     assert timedelta(seconds=590) < deadline - datetime.now(UTC) <= timedelta(seconds=600)
+
+
+def test_the_trigger_fires_with_the_deadline_as_its_event_and_survives_serialization():
+    moment = datetime.now(UTC) + timedelta(milliseconds=200)
+    classpath, kwargs = NextLookTrigger(moment, deadline="2026-12-02T06:00:00+00:00").serialize()
+    assert classpath == "fruit_pipeline.sensors.NextLookTrigger"
+    module, _, name = classpath.rpartition(".")
+    trigger = getattr(importlib.import_module(module), name)(**kwargs)  # as the triggerer does
+
+    async def first_event():
+        async for event in trigger.run():
+            return event
+
+    event = asyncio.run(first_event())
+    assert event.payload == {"deadline": "2026-12-02T06:00:00+00:00"}
+    assert datetime.now(UTC) >= moment
 
 
 def test_resuming_before_the_deadline_pokes_again(sensor):
     later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     with mock.patch.object(sensor, "poke", return_value=True) as poke:
-        sensor.resume(CONTEXT, deadline=later)
+        sensor.resume(CONTEXT, event={"deadline": later})
     poke.assert_called_once()
 
 
@@ -81,7 +101,7 @@ def test_past_the_deadline_the_run_is_skipped(sensor):
         mock.patch.object(sensor, "poke", return_value=False),
         pytest.raises(AirflowSkipException, match="no new image under s3://b/images/"),
     ):
-        sensor.resume(CONTEXT, deadline=past)
+        sensor.resume(CONTEXT, event={"deadline": past})
 
 
 def test_an_unknown_trigger_param_fails_the_run_before_any_listing(sensor):
