@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fruits_contract.image_files import IMAGE_EXTENSIONS, is_image
 from localaws.airflow_runs import airflow, airflow_environment, asset_events, run_dag, task_lines
 from localaws.client import REGION, client, latest_version, read_parquet
 from localaws.process import LocalAws
@@ -27,6 +28,42 @@ from scripts.seed_local import seed
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "fruits-demo"
 MODEL = "mobilenet_v2"
+# Left in every output folder the demo makes: only such a folder is ever emptied again.
+MARKER = ".fruits-demo-output"
+
+
+class DemoRefused(SystemExit):
+    """One clear line, before anything starts or is deleted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"make demo: {message}")
+
+
+def check_images(images: Path | None, output: Path) -> None:
+    if images is None:
+        return
+    images = images.resolve()
+    if not images.is_dir():
+        raise DemoRefused(f"IMAGES={images} is not a folder")
+    if images == output or output in images.parents:
+        raise DemoRefused(f"IMAGES={images} is inside the output folder {output}, which is emptied")
+    if not any(is_image(path.name) for path in images.rglob("*") if path.is_file()):
+        raise DemoRefused(f"IMAGES={images} holds no image ({', '.join(IMAGE_EXTENSIONS)})")
+
+
+def prepare_output(output: Path) -> None:
+    """Empty the folder of an earlier demo; refuse any other non-empty folder."""
+    if output.exists() and not output.is_dir():
+        raise DemoRefused(f"--output {output} is a file")
+    if output.is_dir() and any(output.iterdir()):
+        if not (output / MARKER).is_file():
+            raise DemoRefused(
+                f"--output {output} is not empty and was not made by the demo: "
+                "choose another folder, or empty it yourself"
+            )
+        shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / MARKER).write_text("made by `make demo`: emptied by the next demo\n")
 
 
 def say(message: str) -> None:
@@ -76,8 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     output = args.output.resolve()
-    shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
+    check_images(args.images, output)
+    prepare_output(output)
     log = output / "airflow.log"
 
     images = args.images

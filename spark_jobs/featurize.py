@@ -8,7 +8,8 @@
 Output: <output>/model=<cnn>/ingest_date=<date>/ with path, label, model_id, features,
 <output>/_rejected/model=<cnn>/ingest_date=<date>/ with path, label, reason, and the run's
 counts in <output>/_summary/model=<cnn>/ingest_date=<date>.json. A rerun replaces only its own
-(model, ingest date); a run without a window rebuilds the whole model.
+(model, ingest date); a run without a window rebuilds the whole model, each image under the
+ingest date of its upload (its modification time's UTC day), as the daily runs file it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from fruits_contract.image_files import is_apple_double, is_image
-from fruits_contract.layout import REJECTED_FOLDER, SUMMARY_FOLDER, summary_key
+from fruits_contract.layout import REJECTED_FOLDER, summary_key
 from fruitspark import models
 from fruitspark.batches import DEFAULT_CHUNK, featurize_files
 from fruitspark.hadoop_fs import delete_children, list_children, replace_file
@@ -52,10 +53,14 @@ ARROW_BATCH = 256  # rows per Arrow batch to a Python worker: bounds its memory
 # than they save in a run of minutes (docs/performance.md). PCA's JVM does the maths: C2.
 LOCAL_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 # An input the job cannot read: exit code 1 and one log line instead of a traceback.
-INPUT_ERRORS = (AnalysisException, FileNotFoundError, models.ModelFileError)
+INPUT_ERRORS = (AnalysisException, FileNotFoundError, PermissionError, models.ModelFileError)
 NO_LABEL = "no_label: the image is not in a class folder under the input"
+# S3 allows images/Pear//b.jpg (a string join with an empty part); Arrow and Hadoop cannot read it.
+EMPTY_SEGMENT = "unreadable: its key has an empty path segment (//), which cannot be read"
 APPLE_DOUBLE = "not_an_image: an AppleDouble file (macOS metadata), not an image"
-LISTED_FILE_SCHEMA = "path string, label string, apple_double boolean, length long, error string"
+LISTED_FILE_SCHEMA = (
+    "path string, label string, apple_double boolean, length long, error string, ingest_date string"
+)
 RESULT_TYPE = T.StructType(
     [
         T.StructField("features", T.ArrayType(T.FloatType())),
@@ -96,6 +101,21 @@ def parse_timestamp(text: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def at_least(minimum: int):
+    """An argparse type: an int of at least minimum, refused before Spark starts."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from error
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="featurize", description=__doc__.split("\n")[0])
     parser.add_argument("--input", required=True, help="folder of class folders of images")
@@ -117,8 +137,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--modified-after", type=parse_timestamp, help="inclusive window start")
     parser.add_argument("--modified-before", type=parse_timestamp, help="exclusive window end")
     parser.add_argument("--ingest-date", type=date.fromisoformat, help="default: today (UTC)")
-    parser.add_argument("--max-image-bytes", type=int, default=MAX_IMAGE_BYTES)
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="images per CNN call")
+    parser.add_argument(
+        "--max-image-bytes", type=at_least(1), default=MAX_IMAGE_BYTES, help="larger: rejected"
+    )
+    parser.add_argument(
+        "--chunk-size", type=at_least(1), default=DEFAULT_CHUNK, help="images per CNN call"
+    )
     args = parser.parse_args(argv)
     window = Window(args.modified_after, args.modified_before)
     if window.after and window.before and window.after >= window.before:
@@ -141,13 +165,26 @@ def list_images(input_uri: str, window: Window) -> list[ListedFile]:
     return [
         file
         for file in list_files(input_uri)
-        if is_image(file.path) and window.contains(file.modified)
+        if (file.folder or is_image(file.path)) and (file.folder or window.contains(file.modified))
     ]
 
 
-def extract_images(spark: SparkSession, files: list[ListedFile], partitions: int) -> DataFrame:
-    """path, label, apple_double, length, error: one row per listed file, in `partitions`
-    partitions of the same size, give or take the driver's few Arrow slices.
+def upload_date(file: ListedFile, run_date: date) -> str:
+    """The UTC day a file was uploaded, which a daily run of that day files it under; a folder
+    that cannot be listed has no time of its own: the run's date."""
+    return run_date.isoformat() if file.folder else file.modified.astimezone(UTC).date().isoformat()
+
+
+def extract_images(
+    spark: SparkSession,
+    files: list[ListedFile],
+    partitions: int,
+    ingest_date: date | None = None,
+    run_date: date | None = None,
+) -> DataFrame:
+    """path, label, apple_double, length, error, ingest_date: one row per listed file, in
+    `partitions` partitions of the same size, give or take the driver's few Arrow slices.
+    Every file gets `ingest_date`; without one (a full rebuild), the day of its upload.
 
     Sent from the driver through Arrow and spread round-robin by the JVM: no Python worker
     runs for it, and what depends on the name alone is decided here, once: the label, and
@@ -156,10 +193,16 @@ def extract_images(spark: SparkSession, files: list[ListedFile], partitions: int
     listing = pd.DataFrame(
         {
             "path": [file.path for file in files],
-            "label": [label_of(file.path) for file in files],
+            "label": [label_of(file.path) or None for file in files],
             "apple_double": [is_apple_double(file.path) for file in files],
             "length": pd.Series([file.length for file in files], dtype=object),  # ints, None
             "error": [file.error for file in files],
+            "ingest_date": [
+                ingest_date.isoformat()
+                if ingest_date
+                else upload_date(file, run_date or datetime.now(UTC).date())
+                for file in files
+            ],
         }
     )
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -178,7 +221,8 @@ def with_verdict(images: DataFrame, root: str, max_bytes: int) -> DataFrame:
     """Adds `verdict`: why a listed file is rejected before its content is read, or null when
     it is to be read. One reason a file, the first that applies."""
     verdict = (
-        F.when(directly_under(root), F.lit(NO_LABEL))
+        F.when(F.regexp_replace("path", "^[a-z0-9]+://", "").contains("//"), F.lit(EMPTY_SEGMENT))
+        .when(directly_under(root), F.lit(NO_LABEL))
         .when(F.col("error").isNotNull(), F.concat(F.lit("unreadable: "), "error"))
         .when(F.col("apple_double"), F.lit(APPLE_DOUBLE))
         .when(
@@ -195,50 +239,51 @@ def rejected_unread(judged: DataFrame) -> DataFrame:
         "path",
         F.when(F.col("verdict") != NO_LABEL, F.col("label")).alias("label"),
         F.col("verdict").alias("reason"),
+        "ingest_date",
     )
 
 
-def featurize_udf(model_file: models.ModelFile, chunk_size: int):
-    """A pandas UDF over image paths: each Python worker reads its files (fruitspark.listing)
-    and opens the model once."""
+def featurize_udf(model_file: models.ModelFile, chunk_size: int, max_bytes: int):
+    """A pandas UDF over image paths and their listed lengths: each Python worker reads its
+    files (fruitspark.listing) and opens the model once."""
 
     @F.pandas_udf(RESULT_TYPE)
-    def featurize_images(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
+    def featurize_images(
+        batches: Iterator[tuple[pd.Series, pd.Series]],
+    ) -> Iterator[pd.DataFrame]:
         configure_logging()  # this runs in a Python worker, whose logging is not set up
         featurizer = models.cached_featurizer(model_file.shipped(), TaskContext.get().cpus())
-        for paths in batches:
-            yield featurize_files(paths.tolist(), featurizer, chunk_size)
+        for paths, lengths in batches:
+            listed = [None if pd.isna(length) else int(length) for length in lengths]
+            yield featurize_files(paths.tolist(), featurizer, chunk_size, listed, max_bytes)
 
     return featurize_images
 
 
-def featurize(images: DataFrame, model_file: models.ModelFile, chunk_size: int) -> DataFrame:
-    """path, label, features (null when rejected), reason (null when featurized)."""
-    result = featurize_udf(model_file, chunk_size)(F.col("path"))
-    return images.select("path", "label", result.alias("result")).select(
-        "path", "label", "result.features", "result.reason"
+def featurize(
+    images: DataFrame, model_file: models.ModelFile, chunk_size: int, max_bytes: int
+) -> DataFrame:
+    """path, label, ingest_date, features (null when rejected), reason (null when
+    featurized)."""
+    result = featurize_udf(model_file, chunk_size, max_bytes)(F.col("path"), F.col("length"))
+    return images.select("path", "label", "ingest_date", result.alias("result")).select(
+        "path", "label", "ingest_date", "result.features", "result.reason"
     )
 
 
-def features_table(featurized: DataFrame, cnn: str, model_id: str, ingest_date: date) -> DataFrame:
+def features_table(featurized: DataFrame, cnn: str, model_id: str) -> DataFrame:
     return featurized.where(F.col("reason").isNull()).select(
         "path",
         "label",
         F.lit(model_id).alias("model_id"),
         F.lit(cnn).alias("model"),
         "features",
-        F.lit(ingest_date.isoformat()).alias("ingest_date"),
+        "ingest_date",
     )
 
 
-def rejected_table(rejections: DataFrame, cnn: str, ingest_date: date) -> DataFrame:
-    return rejections.select(
-        "path",
-        "label",
-        "reason",
-        F.lit(cnn).alias("model"),
-        F.lit(ingest_date.isoformat()).alias("ingest_date"),
-    )
+def rejected_table(rejections: DataFrame, cnn: str) -> DataFrame:
+    return rejections.select("path", "label", "reason", F.lit(cnn).alias("model"), "ingest_date")
 
 
 # -- load ------------------------------------------------------------------------------------
@@ -258,18 +303,22 @@ def write_partitions(table: DataFrame, uri: str) -> None:
     )
 
 
-def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: date) -> None:
-    """After a full rebuild has committed, earlier dates of that model would be duplicates:
-    of its features, of its rejections, and of its counts (ingest_date=<date>.json)."""
+def drop_other_ingest_dates(spark: SparkSession, root: str, cnn: str, keep: set[str]) -> None:
+    """After a full rebuild has committed, a date it wrote nothing under holds only images
+    gone or uploaded again since: of that model's features, or of its rejections."""
     model_dir = f"{root}/model={cnn}"
-    kept = f"ingest_date={keep.isoformat()}"
+    kept = {f"ingest_date={day}" for day in keep}
     others = [
         name
         for name in list_children(spark, model_dir)
-        if name.startswith("ingest_date=") and name.removesuffix(".json") != kept
+        if name.startswith("ingest_date=") and name not in kept
     ]
     for name in delete_children(spark, model_dir, others):
         log.info("full rebuild: removed %s/%s", model_dir, name)
+
+
+def dates_of(table: DataFrame) -> set[str]:
+    return {row.ingest_date for row in table.select("ingest_date").distinct().collect()}
 
 
 def drop_earlier_rejections(spark: SparkSession, root: str, cnn: str, ingest_date: date) -> None:
@@ -330,31 +379,38 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
         model_id,
         partitions,
     )
-    images = extract_images(spark, files, partitions)
+    by_upload = args.window.is_full
+    images = extract_images(
+        spark, files, partitions, None if by_upload else args.ingest_date, args.ingest_date
+    )
     judged = with_verdict(images, root_of(args.input), args.max_image_bytes)
     to_read = judged.where(F.col("verdict").isNull())
-    featurized = featurize(to_read, model_file, args.chunk_size)
+    featurized = featurize(to_read, model_file, args.chunk_size, args.max_image_bytes)
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     written = Observation("features written")  # counted as they are written: no job to count
     try:
-        features = features_table(featurized, args.model, model_id, args.ingest_date)
+        features = features_table(featurized, args.model, model_id)
         write_partitions(features.observe(written, F.count(F.lit(1)).alias("rows")), output)
-        rejections = (
+        rejections = rejected_table(
             featurized.where(F.col("reason").isNotNull())
-            .select("path", "label", "reason")
-            .unionByName(rejected_unread(judged))
+            .select("path", "label", "reason", "ingest_date")
+            .unionByName(rejected_unread(judged)),
+            args.model,
         )
-        write_partitions(
-            rejected_table(rejections, args.model, args.ingest_date), f"{output}/{REJECTED_FOLDER}"
-        )
+        write_partitions(rejections, f"{output}/{REJECTED_FOLDER}")
+        if by_upload:
+            written_dates = {
+                root: dates_of(table)
+                for root, table in ((output, features), (f"{output}/{REJECTED_FOLDER}", rejections))
+            }
     finally:
         featurized.unpersist()
     summary = write_summary(spark, output, args, model_id, len(files), written.get["rows"])
-    if summary["rejected"] == 0:
+    if by_upload:
+        for root, dates in written_dates.items():
+            drop_other_ingest_dates(spark, root, args.model, dates)
+    elif summary["rejected"] == 0:
         drop_earlier_rejections(spark, output, args.model, args.ingest_date)
-    if args.window.is_full:
-        for root in (output, f"{output}/{REJECTED_FOLDER}", f"{output}/{SUMMARY_FOLDER}"):
-            drop_other_ingest_dates(spark, root, args.model, args.ingest_date)
 
     elapsed = time.perf_counter() - started
     log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", summary)

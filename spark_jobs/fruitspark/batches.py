@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -9,13 +10,18 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from fruitspark.images import RejectedImage, image_to_array
-from fruitspark.listing import read_file
+from fruitspark.images import PixelBudget, RejectedImage, image_to_array
+from fruitspark.listing import ChangedFile, read_file
 
+log = logging.getLogger(__name__)
 DEFAULT_CHUNK = 32
 # Files fetched and decoded at once: an S3 GET mostly waits on the network, and Pillow
 # releases the GIL while it decodes and resizes.
 READ_THREADS = 8
+# Decoded pixels in flight across the read threads: two of the largest images accepted
+# (fruitspark.images.MAX_PIXELS). A pixel costs at most about 10 bytes through decoding and
+# conversion, so a worker's decoding stays near 1.2 GB whatever the chunk holds.
+PIXELS_IN_FLIGHT = 120_000_000
 Item = TypeVar("Item")
 
 
@@ -32,22 +38,43 @@ def featurize_files(
     paths: Sequence[str],
     featurizer: Callable[[np.ndarray], np.ndarray],
     chunk_size: int = DEFAULT_CHUNK,
-    read: Callable[[str], bytes] = read_file,
+    lengths: Sequence[int | None] | None = None,
+    max_bytes: int | None = None,
 ) -> pd.DataFrame:
-    """featurize_contents for files: a file that cannot be read is rejected with its reason,
-    like an image that cannot be decoded."""
+    """featurize_contents for files listed with `lengths`: a file that cannot be read, or no
+    longer has its listed size, is rejected with its reason, like an image that cannot be
+    decoded, and the log names it."""
+    budget = PixelBudget(PIXELS_IN_FLIGHT)
+    sizes = dict(zip(paths, lengths or [None] * len(paths), strict=True))
 
     def load(path: str) -> np.ndarray:
         try:
-            data = read(path)
+            data = read_file(path, sizes[path], max_bytes)
         except FileNotFoundError as error:
             raise RejectedImage("vanished", "the file was deleted after it was listed") from error
-        except OSError as error:
-            raise RejectedImage("unreadable", error.strerror or str(error)) from error
-        return image_to_array(data)
+        except IsADirectoryError as error:
+            raise RejectedImage("unreadable", f"an S3 key ending with /: {error}") from error
+        except ChangedFile as error:
+            raise RejectedImage("changed", str(error)) from error
+        except (OSError, ValueError) as error:  # Arrow's ArrowInvalid is a ValueError
+            raise RejectedImage(
+                "unreadable", getattr(error, "strerror", None) or str(error)
+            ) from error
+        if max_bytes is not None and len(data) > max_bytes:
+            raise RejectedImage(
+                "too_large", f"grew past the {max_bytes} byte limit after it was listed"
+            )
+        return image_to_array(data, budget=budget)
+
+    def logged(path: str) -> np.ndarray:
+        try:
+            return load(path)
+        except RejectedImage as rejection:
+            log.warning("rejected %s: %s", path, rejection)
+            raise
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
-        return _featurize(paths, load, featurizer, chunk_size, pool.map)
+        return _featurize(paths, logged, featurizer, chunk_size, pool.map)
 
 
 def _featurize(

@@ -6,8 +6,11 @@ RejectedImage with a short reason code, so one bad file never fails a job.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pillow_heif
@@ -37,7 +40,34 @@ class RejectedImage(ValueError):
         self.code = code
 
 
-def image_to_array(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+class PixelBudget:
+    """Pixels that may be decoded at once across threads: a decode waits until its image fits
+    beside those in progress (alone, it always fits), so a chunk of large images is decoded a
+    few at a time instead of all at once."""
+
+    def __init__(self, pixels: int) -> None:
+        self.pixels = pixels
+        self.in_flight = 0
+        self.changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        with self.changed:
+            self.changed.wait_for(
+                lambda: self.in_flight == 0 or self.in_flight + pixels <= self.pixels
+            )
+            self.in_flight += pixels
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.in_flight -= pixels
+                self.changed.notify_all()
+
+
+def image_to_array(
+    data: bytes, max_pixels: int = MAX_PIXELS, budget: PixelBudget | None = None
+) -> np.ndarray:
     """Decode `data` into a uint8 array of shape (224, 224, 3).
 
     Any mode (L, P, RGBA, CMYK, ...) becomes RGB; transparency (an alpha channel, or a
@@ -60,9 +90,12 @@ def image_to_array(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                     )
                 # JPEG only: decode straight at a reduced scale that still covers 224x224.
                 image.draft("RGB", TARGET_SIZE)
-                rgb = _to_rgb(ImageOps.exif_transpose(image))
-                resized = rgb.resize(TARGET_SIZE, Image.Resampling.BILINEAR)
-                return np.asarray(resized, dtype=np.uint8)
+                with (
+                    budget.hold(image.width * image.height) if budget else contextlib.nullcontext()
+                ):
+                    rgb = _to_rgb(ImageOps.exif_transpose(image))
+                    resized = rgb.resize(TARGET_SIZE, Image.Resampling.BILINEAR)
+                    return np.asarray(resized, dtype=np.uint8)
     except RejectedImage:
         raise
     except UnidentifiedImageError as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,11 @@ class ListedFile:
     length: int | None  # None when the file cannot be stat'ed (error says why)
     modified: datetime
     error: str | None = None
+    folder: bool = False  # a class folder that cannot be listed: one rejection for it all
+
+
+class ChangedFile(OSError):
+    """The file no longer has the size it was listed with: it is being rewritten."""
 
 
 def root_of(uri: str) -> str:
@@ -57,14 +63,24 @@ def list_files(uri: str) -> Iterator[ListedFile]:
 
 def _list_local(folder: str) -> Iterator[ListedFile]:
     """os.walk does not follow symlinked folders, so a link loop cannot list files forever; a
-    symlinked file is listed, and one that leads nowhere carries its error."""
+    symlinked file is listed, and one that leads nowhere carries its error. A folder below
+    the input that cannot be listed is one entry with its error; the input itself, an error.
+    FIFOs, devices and sockets carry an error too: opening a FIFO would wait forever."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"input folder not found: {folder}")
+    os.listdir(folder)  # PermissionError for the input itself: the job's own error
+    unlisted: list[ListedFile] = []
 
-    def fail(error: OSError) -> None:
-        raise error
+    def keep(error: OSError) -> None:
+        path = error.filename or folder
+        log.warning("cannot list %s: %s", path, error.strerror)
+        unlisted.append(
+            ListedFile(
+                LOCAL + path, None, EPOCH, f"the folder cannot be listed: {error.strerror}", True
+            )
+        )
 
-    for parent, folders, names in os.walk(folder, onerror=fail):
+    for parent, folders, names in os.walk(folder, onerror=keep):
         for name in folders:
             if os.path.islink(os.path.join(parent, name)):
                 log.warning("not followed: %s is a symlinked folder", os.path.join(parent, name))
@@ -79,7 +95,12 @@ def _list_local(folder: str) -> Iterator[ListedFile]:
                     continue  # deleted while the folder was being listed
                 yield ListedFile(LOCAL + path, None, _moment(link.st_mtime_ns), error.strerror)
                 continue
+            if not stat.S_ISREG(status.st_mode):
+                special = "not a regular file (a FIFO, device or socket): never opened"
+                yield ListedFile(LOCAL + path, None, _moment(status.st_mtime_ns), special)
+                continue
             yield ListedFile(LOCAL + path, status.st_size, _moment(status.st_mtime_ns))
+    yield from unlisted
 
 
 def _moment(nanoseconds: int) -> datetime:
@@ -104,8 +125,26 @@ def _arrow_path(path: str) -> str:
     return path.split("://", 1)[1]
 
 
-def read_file(path: str) -> bytes:
-    """The bytes of a recorded path; FileNotFoundError when it no longer exists."""
-    store = LOCAL if path.startswith(LOCAL) else "/".join(path.split("/", 3)[:3])  # s3://bucket
-    with filesystem_of(store).open_input_stream(_arrow_path(path)) as stream:
-        return stream.read()
+def read_file(path: str, length: int | None = None, max_bytes: int | None = None) -> bytes:
+    """The bytes of a recorded path: FileNotFoundError when it no longer exists, IsADirectoryError
+    for an S3 key that ends with "/" (Arrow lists it as a file without its slash, and cannot
+    read it), ChangedFile when it no longer has the listed `length`. Never more than
+    max_bytes + 1 bytes are read, whatever the file has grown to since it was listed."""
+    filesystem = filesystem_of(_store(path))
+    try:
+        stream = filesystem.open_input_stream(_arrow_path(path))
+    except FileNotFoundError:
+        if filesystem.get_file_info(_arrow_path(path)).type == arrow_fs.FileType.Directory:
+            raise IsADirectoryError(f"{path}/ is an S3 key ending with /") from None
+        raise
+    with stream:
+        data = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+    if length is not None and len(data) != length and (max_bytes is None or len(data) <= max_bytes):
+        raise ChangedFile(
+            f"listed with {length:,} bytes, read {len(data):,}: it is being rewritten"
+        )
+    return data
+
+
+def _store(path: str) -> str:
+    return LOCAL if path.startswith(LOCAL) else "/".join(path.split("/", 3)[:3])  # s3://bucket

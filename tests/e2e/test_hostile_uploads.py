@@ -35,7 +35,14 @@ IMAGES = {  # key under images/ -> label
     f"{COMPOSED}/phone.jpg": COMPOSED,
     f"{DECOMPOSED}/mac.jpg": COMPOSED,
 }
-REJECTED = {"Kiwi/._DSC0001.JPG": "not_an_image", "loose.jpg": "no_label"}
+REJECTED = {
+    "Kiwi/._DSC0001.JPG": "not_an_image",
+    "loose.jpg": "no_label",
+    "Pear//b.jpg": "unreadable",  # a string join with an empty part: S3 takes it
+    "/c.jpg": "unreadable",
+}
+# An object whose key ends with "/" yet has content: Arrow lists it without its slash.
+FOLDER_WITH_CONTENT = "Kiwi/late.jpg/"
 
 
 def content(key: str) -> bytes:
@@ -56,7 +63,7 @@ def uri(key: str) -> str:
 def run(stack):
     metadata = {LAST_MODIFIED_METADATA: UPLOADED.isoformat()}
     stack.s3.put_object(Bucket=BUCKET, Key="images/Kiwi/", Body=b"", Metadata=metadata)
-    for key in [*IMAGES, *REJECTED]:
+    for key in [*IMAGES, *REJECTED, FOLDER_WITH_CONTENT]:
         stack.s3.put_object(
             Bucket=BUCKET, Key=f"images/{key}", Body=content(key), Metadata=metadata
         )
@@ -84,12 +91,18 @@ def test_the_features_are_vgg16s_from_its_deployed_onnx_file(stack, run, tmp_pat
     assert set(table["model_id"]) == {identity(str(deployed))}
 
 
-def test_the_rest_is_rejected_with_reasons(stack, run):
+def test_the_rest_is_rejected_with_reasons_and_no_label_is_empty(stack, run):
     rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=vgg16/")
     assert {
         path: reason.split(":")[0]
         for path, reason in zip(rejected["path"], rejected["reason"], strict=True)
-    } == {uri(key): code for key, code in REJECTED.items()}
+    } == {
+        **{uri(key): code for key, code in REJECTED.items()},
+        uri(FOLDER_WITH_CONTENT).rstrip("/"): "unreadable",
+    }
+    (folder_reason,) = rejected.loc[rejected["path"] == uri("Kiwi/late.jpg"), "reason"]
+    assert "ending with /" in folder_reason
+    assert "" not in set(rejected["label"])
 
 
 def test_pca_keeps_the_same_paths(stack, run):

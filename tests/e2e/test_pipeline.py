@@ -308,3 +308,26 @@ def test_the_providers_hooks_sensors_and_waiters_read_local_emr(stack, day_one, 
         )
     with pytest.raises(AirflowException, match="Bootstrap failure"):
         EmrJobFlowSensor(task_id="peer", job_flow_id=doomed).poke({})
+
+
+def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day_one, day_two):
+    """docs/compose.md's sequence: a `mode: full` trigger, then the scheduler's incremental
+    run of the same interval. Each image stays under the day of its upload."""
+
+    def by_date() -> dict[str, set[str]]:
+        table = features(stack)
+        assert len(table) == table["path"].nunique(), "no duplicates"
+        return {
+            day: set(table.loc[table["ingest_date"] == day, "path"])
+            for day in table["ingest_date"].unique()
+        }
+
+    expected = {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
+    state, tasks, _ = stack.run(RUN_TWO, conf={"mode": "full"})
+    assert state == "success", tasks
+    assert by_date() == expected
+    state, tasks, _ = stack.run(RUN_TWO)
+    assert state == "success", tasks
+    assert by_date() == expected
+    rows = pca_rows(stack)
+    assert len(rows) == len(day_one["good"] | day_two["good"]) == 20

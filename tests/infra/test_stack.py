@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import gzip
 import json
 import re
 import subprocess
@@ -15,8 +16,10 @@ from pathlib import Path
 import boto3
 import jmespath
 import pytest
+from botocore.exceptions import ClientError
 from cfnlint.decode import decode
 from moto import mock_aws
+from moto.core.authorization import enable_iam_authentication
 from parliament import analyze_policy_string
 
 from fruit_pipeline.emr_requests import CLUSTER_TAG
@@ -277,3 +280,52 @@ def test_parliament_catches_a_misspelled_or_mismatched_policy():
     }
     issues = {finding.issue for finding in analyze_policy_string(json.dumps(policy)).findings}
     assert {"UNKNOWN_ACTION", "RESOURCE_MISMATCH"} <= issues
+
+
+SUMMARY = "features/_summary/model=mobilenet_v2/ingest_date=2026-11-20.json"
+MANIFEST = "pca/model=mobilenet_v2/_LATEST"
+STEP_LOGS = "emr-logs/j-1/steps/s-1/"
+
+
+def test_under_iam_enforcement_the_airflow_policy_reads_what_the_dag_reads_and_no_more(
+    deployed, monkeypatch
+):
+    """moto checks the deployed policy on each call (enable_iam_authentication), made with
+    the plugin's own readers: the asset events' summary and _LATEST, a failed step's logs.
+    The photos and the feature rows stay out of reach. moto does not evaluate s3:prefix
+    conditions, so the ListBucket statements are checked by test_airflow_may_touch_only_...
+    """
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from fruit_pipeline.assets import read_json
+    from fruit_pipeline.step_failures import log_tails
+
+    for key, body in {
+        SUMMARY: b'{"featurized": 3}',
+        MANIFEST: b'{"version": "v=1"}',
+        f"{STEP_LOGS}stdout.gz": gzip.compress(b"featurize failed: model file\n"),
+        "features/model=mobilenet_v2/ingest_date=2026-11-20/part-0.parquet": b"PAR1",
+        "images/Pear/1.jpg": b"\xff\xd8",
+    }.items():
+        deployed.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    deployed.iam.create_user(UserName="airflow")
+    deployed.iam.attach_user_policy(
+        UserName="airflow", PolicyArn=f"arn:aws:iam::123456789012:policy/{STACK}-airflow"
+    )
+    key = deployed.iam.create_access_key(UserName="airflow")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    hook = S3Hook(aws_conn_id=None, region_name=REGION)
+
+    with enable_iam_authentication():
+        assert read_json(hook, f"s3://{BUCKET}/{SUMMARY}") == {"featurized": 3}
+        assert read_json(hook, f"s3://{BUCKET}/{MANIFEST}") == {"version": "v=1"}
+        tail = log_tails(hook, f"s3://{BUCKET}/{STEP_LOGS}", wait_seconds=0)
+        assert "    featurize failed: model file" in tail
+        for private in (
+            "features/model=mobilenet_v2/ingest_date=2026-11-20/part-0.parquet",
+            "images/Pear/1.jpg",
+            "pca/model=mobilenet_v2/v=1/part-0.parquet",
+        ):
+            with pytest.raises(ClientError, match=r"AccessDenied|403|Forbidden"):
+                hook.get_conn().get_object(Bucket=BUCKET, Key=private)

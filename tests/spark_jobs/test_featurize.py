@@ -182,16 +182,32 @@ def test_reruns_replace_their_date_only_and_a_full_run_rebuilds(spark, daily_tre
         "ingest_date=2026-11-20.json",
     ]
     run(spark, *source, "--ingest-date", "2026-11-21")
-    assert counts_by_date() == {"2026-11-21": 6}
+    assert counts_by_date() == {"2026-11-19": 4, "2026-11-20": 2}, "each under its upload's day"
     rejected = spark.read.parquet(f"{output}/_rejected").collect()
     assert [(row.ingest_date, key(row.path)) for row in rejected] == [
-        (date(2026, 11, 21), "broken.jpg@Kiwi")
+        (date(2026, 11, 19), "broken.jpg@Kiwi")
     ], "a full rebuild rebuilds the rejections too"
-    (summary,) = summaries.iterdir()
-    counts = json.loads(summary.read_text())
-    assert summary.name == "ingest_date=2026-11-21.json"
+    full_summary = summaries / "ingest_date=2026-11-21.json"
+    counts = json.loads(full_summary.read_text())
     assert (counts["found"], counts["featurized"], counts["rejected"]) == (7, 6, 1)
     assert counts["window"] == "all files"
+
+    # The scheduler's run of a day after the full rebuild: it keeps every other day's images.
+    run(spark, *source, *window("2026-11-20", "2026-11-21"))
+    assert counts_by_date() == {"2026-11-19": 4, "2026-11-20": 2}
+
+
+def test_a_full_rebuild_drops_a_date_whose_images_were_all_uploaded_again(
+    spark, daily_tree, tmp_path
+):
+    output = str(tmp_path / "features")
+    source = ["--input", str(daily_tree), "--output", output]
+    run(spark, *source, *window("2026-11-20", "2026-11-21"))
+    for path in (daily_tree / "Cherry Rainier").iterdir():
+        os.utime(path, (at("2026-11-19"), at("2026-11-19")))  # now uploaded on the 19th
+    run(spark, *source, "--ingest-date", "2026-11-21")
+    dates = {row.ingest_date for row in spark.read.parquet(output).collect()}
+    assert dates == {date(2026, 11, 19)}
 
 
 def test_a_rerun_without_rejections_clears_its_dates_earlier_ones(spark, daily_tree, tmp_path):
