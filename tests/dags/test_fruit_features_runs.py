@@ -8,6 +8,7 @@ PENDING/RUNNING: a helper thread plays EMR's part and sets each step's final sta
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +17,13 @@ from unittest import mock
 
 import boto3
 import botocore.client
+import botocore.exceptions
 import pendulum
 import pytest
 from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
+from localaws.moto_patches import CREDENTIAL_SCOPE
 from localaws.process import free_port
 from tests.airflow_env import ROOT
 
@@ -348,3 +351,110 @@ def test_a_new_run_ends_the_cluster_an_interrupted_run_of_its_interval_left(
     (own,) = by_id.values()
     assert own.state == "TERMINATED"
     assert [step.name for step in own.steps] == ["featurize", "pca"]
+
+
+IAM_BUCKET = "fruits-iam"
+STACK = "fruits"
+
+
+def cluster_arn(self) -> str:
+    """The resource moto's IAM enforcement checks an EMR call against: the cluster's ARN, as
+    AWS does (moto itself checks every EMR call against "*"), in the request's signed region
+    (moto files calls to a custom endpoint under us-east-1)."""
+    cluster = (
+        self._get_param("ClusterId")
+        or self._get_param("JobFlowId")
+        or self._get_param("ResourceId")
+        or (self._get_param("JobFlowIds") or [None])[0]
+    )
+    if not cluster:
+        return "*"
+    scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+    region = scope.group(1) if scope else self.region
+    return f"arn:aws:elasticmapreduce:{region}:{self.current_account}:cluster/{cluster}"
+
+
+@pytest.fixture
+def stack_airflow_user(moto_endpoint, airflow_db, monkeypatch):
+    """infra/'s stack deployed into this moto, and the keys of a user holding only its
+    Airflow policy, in the DAG's AWS connection."""
+    from moto.emr.responses import ElasticMapReduceResponse
+
+    clients = {
+        name: boto3.client(name, endpoint_url=moto_endpoint, region_name=REGION)
+        for name in ("cloudformation", "ec2", "iam", "s3")
+    }
+    subnet = clients["ec2"].describe_subnets()["Subnets"][0]["SubnetId"]
+    parameters = {"DataBucketName": IAM_BUCKET, "SubnetId": subnet}
+    clients["cloudformation"].create_stack(
+        StackName=STACK,
+        TemplateBody=(ROOT / "infra/fruits-pipeline.yaml").read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    clients["iam"].create_user(UserName="airflow")
+    clients["iam"].attach_user_policy(
+        UserName="airflow", PolicyArn=f"arn:aws:iam::123456789012:policy/{STACK}-airflow"
+    )
+    key = clients["iam"].create_access_key(UserName="airflow")["AccessKey"]
+    connection = {
+        "conn_type": "aws",
+        "login": key["AccessKeyId"],
+        "password": key["SecretAccessKey"],
+        "extra": {"region_name": REGION, "endpoint_url": moto_endpoint},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("FRUITS_AWS_RETRY_DELAY_SECONDS", "1")  # a denied call fails fast
+    for name in ("DATA_BUCKET", "ARTIFACTS_URI", "LOGS_URI"):
+        value = os.environ[f"FRUITS_{name}"].replace(BUCKET, IAM_BUCKET)
+        monkeypatch.setenv(f"FRUITS_{name}", value)
+    monkeypatch.setattr(ElasticMapReduceResponse, "_determine_resource", cluster_arn, raising=False)
+    return (
+        clients["s3"],
+        boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name=REGION,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        ),
+    )
+
+
+def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stack_airflow_user):
+    """Every call the tasks make (the sensor's listing, EMR's create, tag, add steps,
+    describe, list and terminate, the asset events' reads) is checked by moto against the
+    stack's Airflow policy: its actions and resources; moto does not evaluate conditions."""
+    from airflow.dag_processing.dagbag import DagBag
+    from moto.core.authorization import enable_iam_authentication
+
+    admin_s3, airflow_s3 = stack_airflow_user
+    ingest_date = TOMORROW.subtract(days=1).to_date_string()
+    for key, body in {
+        "images/Banana/0_100.jpg": b"image bytes",
+        f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json": json.dumps(
+            {"found": 1, "featurized": 1, "rejected": 0, "model": "mobilenet_v2"}
+            | {"model_id": "sha256:ab", "ingest_date": ingest_date}
+        ),
+        "pca/model=mobilenet_v2/_LATEST": json.dumps(
+            {"version": "v=1", "rows": 1, "k": 1, "variance": 1.0}
+            | {"model": "mobilenet_v2", "model_id": "sha256:ab"}
+        ),
+    }.items():
+        admin_s3.put_object(Bucket=IAM_BUCKET, Key=key, Body=body)
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
+
+    with enable_iam_authentication():
+        with emr_plays_steps():
+            dag_run = dag.test(logical_date=TOMORROW)
+        assert dag_run.state == "success", states(dag_run)
+        assert asset_events(dag_run)["fruit_features.features"]["images_featurized"] == 1
+        for refused in (
+            lambda: airflow_s3.get_object(Bucket=IAM_BUCKET, Key="images/Banana/0_100.jpg"),
+            lambda: airflow_s3.put_object(Bucket=IAM_BUCKET, Key="features/x", Body=b""),
+            lambda: airflow_s3.delete_object(Bucket=IAM_BUCKET, Key="images/Banana/0_100.jpg"),
+        ):
+            with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+                refused()
+    (cluster,) = clusters()
+    assert cluster.state == "TERMINATED"
