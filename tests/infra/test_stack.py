@@ -23,6 +23,7 @@ from moto.core.authorization import enable_iam_authentication
 from parliament import analyze_policy_string
 
 from fruit_pipeline.emr_requests import CLUSTER_TAG
+from localaws.staging import Stager
 from tests.plugins.test_emr_requests import assert_valid, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -329,3 +330,62 @@ def test_under_iam_enforcement_the_airflow_policy_reads_what_the_dag_reads_and_n
         ):
             with pytest.raises(ClientError, match=r"AccessDenied|403|Forbidden"):
                 hook.get_conn().get_object(Bucket=BUCKET, Key=private)
+
+
+def staged_output(arguments: list[str]) -> Path:
+    (output,) = [argument for argument in arguments if argument.startswith("--output=file://")]
+    return Path(output.removeprefix("--output=file://"))
+
+
+def test_under_iam_enforcement_the_nodes_read_and_write_what_the_steps_do_and_no_more(
+    deployed, cluster_request, tmp_path
+):
+    """The DAG's rendered bootstrap and steps, staged and synced back by the local AWS's own
+    Stager (the GETs, LISTs, PUTs and DELETEs of a step's inputs and outputs) with the keys
+    of a user holding only the nodes' policy, checked by moto on every request."""
+    cluster, steps = cluster_request
+    earlier = {
+        "images/Pear/1.jpg": b"\xff\xd8",
+        "features/model=mobilenet_v2/ingest_date=2026-11-19/part-0.parquet": b"PAR1",
+        "features/_summary/model=mobilenet_v2/ingest_date=2026-11-19.json": b"{}",
+        "pca/model=mobilenet_v2/_LATEST": b'{"version": "v=1"}',
+        "pca/model=mobilenet_v2/v=1/part-0.parquet": b"PAR1",
+    }
+    deployed_artifacts = {
+        uri.removeprefix(f"{BUCKET}/"): b"artifact"
+        for uri in s3_uris(cluster["BootstrapActions"]) + s3_uris(steps)
+        if "/artifacts/" in f"/{uri}" and not uri.endswith("/")
+    }
+    for key, body in {**earlier, **deployed_artifacts}.items():
+        deployed.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    deployed.iam.create_user(UserName="node")
+    deployed.iam.attach_user_policy(
+        UserName="node", PolicyArn=f"arn:aws:iam::123456789012:policy/{STACK}-emr-instance"
+    )
+    key = deployed.iam.create_access_key(UserName="node")["AccessKey"]
+    node = boto3.client(
+        "s3",
+        region_name=REGION,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+
+    with enable_iam_authentication():
+        for uri in s3_uris(cluster["BootstrapActions"]):  # EMR fetches them as the nodes
+            node.get_object(Bucket=BUCKET, Key=uri.removeprefix(f"{BUCKET}/"))
+        for step in steps:
+            stager = Stager(node, tmp_path / step["Name"])
+            output = staged_output(stager.stage_arguments(step["HadoopJarStep"]["Args"][1:]))
+            written = sorted(path for path in output.rglob("*.parquet"))
+            written[0].unlink()  # a rerun replaces its partition
+            (output / "model=mobilenet_v2" / "new" / "part-1.parquet").parent.mkdir(parents=True)
+            (output / "model=mobilenet_v2" / "new" / "part-1.parquet").write_bytes(b"PAR1")
+            assert stager.sync_back() == {"uploaded": 1, "deleted": 1}
+        for refused in (
+            lambda: node.put_object(Bucket=BUCKET, Key="images/Pear/2.jpg", Body=b""),
+            lambda: node.delete_object(Bucket=BUCKET, Key="images/Pear/1.jpg"),
+            lambda: node.put_object(Bucket=BUCKET, Key="artifacts/jobs/featurize.py", Body=b""),
+            lambda: node.delete_object(Bucket=BUCKET, Key="emr-logs/j-1/steps/s-1/stdout.gz"),
+        ):
+            with pytest.raises(ClientError, match="AccessDenied"):
+                refused()
