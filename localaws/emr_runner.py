@@ -198,13 +198,15 @@ class EmrRunner(threading.Thread):
                 self.end_step(cluster, step, failure)
 
     def end_step(self, cluster: Any, step: Any, failure: str | None) -> None:
-        step.end_date_time = now()
-        if failure is None:
-            step.state = "COMPLETED"
-        else:
-            self.on_failure(cluster, step, failure)
-        if not any(later.state == "PENDING" for later in cluster.steps):
-            self.idle(cluster)
+        """A step still RUNNING ends now; one its cluster's end already CANCELLED stays so."""
+        if step.state == "RUNNING":
+            step.end_date_time = now()
+            if failure is None:
+                step.state = "COMPLETED"
+            else:
+                self.on_failure(cluster, step, failure)
+            if not any(later.state == "PENDING" for later in cluster.steps):
+                self.idle(cluster)
         self.running.pop(cluster.id, None)
         log.info("cluster %s step %s (%s): %s", cluster.id, step.id, step.name, step.state)
 

@@ -5,7 +5,8 @@
 - moto files EMR calls that reach it through a custom endpoint under us-east-1, whatever
   the client's region; here the region comes from the request's SigV4 credential scope.
 - Terminating a cluster that has already ended leaves it as it was (moto would turn
-  TERMINATED_WITH_ERRORS into TERMINATED, hiding why it failed). Termination waits while a
+  TERMINATED_WITH_ERRORS into TERMINATED, hiding why it failed). Terminating one cancels its
+  pending and running steps in the same transition. Termination waits while a
   step of the cluster writes its output back to S3 (state_lock): a cluster never ends in the
   middle of that, and its steps never write once it has ended.
 - RunJobFlow keeps AutoTerminationPolicy.IdleTimeout (moto drops it), refusing a value
@@ -74,10 +75,20 @@ def state_lock(cluster: Cluster) -> threading.RLock:
 
 
 def _terminate_once(original):
+    """Ends the cluster and, in the same transition, its steps that had not ended: EMR shows
+    them CANCELLED once the cluster is TERMINATED. emr_state is taken before state_lock, as
+    the runner takes them, so the two never wait on each other."""
+
     def terminate(self: Cluster) -> None:
-        with state_lock(self):
-            if self.state not in ENDED:
-                original(self)
+        with emr_state, state_lock(self):
+            if self.state in ENDED:
+                return
+            original(self)
+            for step in self.steps:
+                if step.state in ("PENDING", "RUNNING"):
+                    step.state = "CANCELLED"
+                    step.last_state_change_reason = f"cancelled: cluster {self.state}"
+                    step.end_date_time = datetime.now(UTC)
 
     return terminate
 

@@ -209,6 +209,8 @@ def test_a_step_writes_back_only_while_its_cluster_is_active(aws):
     ended = start_cluster(emr, [writing_step("ended/", 8)])
     wait_for_step_state(emr, ended, "RUNNING")
     emr.terminate_job_flows(JobFlowIds=[ended])
+    (running,) = emr.list_steps(ClusterId=ended)["Steps"]
+    assert running["Status"]["State"] == "CANCELLED", "ended with its cluster, as EMR shows it"
 
     assert settle(emr, finished) == ("WAITING", [("writes", "COMPLETED")])
     assert keys(s3, "finished/") == ["finished/result.txt"]
