@@ -256,6 +256,24 @@ def test_bad_arguments_are_refused(capsys):
         featurize.parse_args(["--input", "x", "--output", "y", "--model", "alexnet"])
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--chunk-size", "0", "must be at least 1, not 0"),
+        ("--chunk-size", "-1", "must be at least 1, not -1"),
+        ("--chunk-size", "many", "not an integer: 'many'"),
+        ("--max-image-bytes", "0", "must be at least 1, not 0"),
+    ],
+)
+def test_numeric_arguments_out_of_range_are_refused_naming_themselves(
+    capsys, option, value, message
+):
+    with pytest.raises(SystemExit) as exit_info:
+        featurize.parse_args(["--input", "x", "--output", "y", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: {message}" in capsys.readouterr().err
+
+
 def test_an_input_folder_named_like_a_glob_is_read_as_written(spark, tmp_path):
     root = tmp_path / "Fruits [2024]"
     generate(root, classes=1, per_class=2)
