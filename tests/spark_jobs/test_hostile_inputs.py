@@ -69,6 +69,8 @@ def build(root: Path) -> HostileTree:
     tree.reject("Kiwi/loop.jpg", None, "unreadable")
     os.symlink("/nonexistent/photo.jpg", root / "Kiwi" / "dangling.jpg")
     tree.reject("Kiwi/dangling.jpg", None, "unreadable")
+    os.mkfifo(root / "Kiwi" / "pipe.jpg")  # opened, it would wait for a writer forever
+    tree.reject("Kiwi/pipe.jpg", None, "unreadable")
 
     os.symlink("..", root / "Kiwi" / "again")  # a folder loop: not followed
     write(root / "Kiwi" / "notes.txt", b"not an image: never listed")
