@@ -381,6 +381,18 @@ def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
         f"/dags/fruit_features/dagRuns/{quote(scheduled['dag_run_id'], safe='')}/taskInstances"
     ).json()["task_instances"]
     assert {task["state"] for task in tasks} == {"skipped"}
+    # The scheduler's path: the sensor deferred on NextLookTrigger, which the triggerer ran
+    # from plugins/, and resumed with the deadline from its event until it skipped the run.
+    (sensor_log,) = [
+        path
+        for path in stack.logs.parent.rglob("attempt=1.log")
+        if f"run_id={scheduled['dag_run_id']}" in str(path)
+        and "task_id=wait_for_new_images" in str(path)
+    ]
+    assert "no new image yet" in sensor_log.read_text()
+    assert "after waiting 5s" in sensor_log.read_text(), "resumed with the event's deadline"
+    trigger_log = sensor_log.with_name("attempt=1.log.trigger.1.log").read_text()
+    assert "trigger starting" in trigger_log
     assert "failed" in {run["state"] for run in runs}
     assert len(consumer_runs(stack)) == 1
     events = stack.api.get("/assets/events").json()["asset_events"]
