@@ -30,6 +30,16 @@ BUCKET = "fruits-demo"
 MODEL = "mobilenet_v2"
 # Left in every output folder the demo makes: only such a folder is ever emptied again.
 MARKER = ".fruits-demo-output"
+# What a demo wrote before it left the marker: such a folder is recognised by its entries.
+UNMARKED_DEMO_ENTRIES = {
+    "airflow.log",
+    "airflow-home",
+    "localaws.log",
+    "localaws-work",
+    "sample-images",
+    "explained_variance.png",
+    "pca_scatter.png",
+}
 
 
 class DemoRefused(SystemExit):
@@ -56,7 +66,8 @@ def prepare_output(output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise DemoRefused(f"--output {output} is a file")
     if output.is_dir() and any(output.iterdir()):
-        if not (output / MARKER).is_file():
+        entries = {path.name for path in output.iterdir()}
+        if not (output / MARKER).is_file() and not entries <= UNMARKED_DEMO_ENTRIES:
             raise DemoRefused(
                 f"--output {output} is not empty and was not made by the demo: "
                 "choose another folder, or empty it yourself"

@@ -59,3 +59,11 @@ def test_a_folder_of_an_earlier_demo_is_emptied_and_marked_again(tmp_path):
     write(output / "airflow.log", b"an earlier run")
     prepare_output(output)
     assert sorted(path.name for path in output.iterdir()) == [MARKER]
+
+
+def test_the_folder_of_a_demo_from_before_the_marker_is_recognised_by_its_entries(tmp_path):
+    output = tmp_path / "demo-output"
+    write(output / "airflow.log", b"an earlier run")
+    write(output / "sample-images" / "Pear" / "1.jpg", fruit_jpeg())
+    prepare_output(output)
+    assert sorted(path.name for path in output.iterdir()) == [MARKER]
