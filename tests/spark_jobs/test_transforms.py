@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import featurize
 import pca
 import pytest
 
-from fruitspark.listing import ListedFile
+from fruitspark.listing import EPOCH, ListedFile
 
 FEATURE_SCHEMA = (
     "path string, label string, model_id string, features array<float>, model string, "
@@ -51,6 +51,8 @@ def test_listing_verdicts_give_one_reason_a_file_and_read_only_the_rest(spark):
         ListedFile("s3://b/images/Kiwi/big.jpg", 101, moment),
         ListedFile("s3://b/images/Kiwi/._ok.jpg", 4096, moment),
         ListedFile("file:/in/Kiwi/loop.jpg", None, moment, "Too many levels of symbolic links"),
+        ListedFile("s3://b/images/Pear//b.jpg", 100, moment),  # a string join's empty part
+        ListedFile("s3://b/images//c.jpg", 100, moment),
     ]
     images = featurize.extract_images(spark, listed, partitions=2)
     judged = featurize.with_verdict(images, "s3://b/images", max_bytes=100)
@@ -58,13 +60,38 @@ def test_listing_verdicts_give_one_reason_a_file_and_read_only_the_rest(spark):
         ("s3://b/images/Kiwi/_DSC0001.JPG",),
         ("s3://b/images/Kiwi/ok.jpg",),
     ]
+    day = "2024-01-01"  # no ingest date given: each file's upload day
     assert rows(featurize.rejected_unread(judged)) == [
-        ("file:/in/Kiwi/loop.jpg", "Kiwi", "unreadable: Too many levels of symbolic links"),
-        ("s3://b/images/Kiwi/._ok.jpg", "Kiwi", featurize.APPLE_DOUBLE),
-        ("s3://b/images/Kiwi/big.jpg", "Kiwi", "too_large: 101 bytes is over the 100 byte limit"),
-        ("s3://b/images/loose-and-big.jpg", None, featurize.NO_LABEL),
-        ("s3://b/images/loose.jpg", None, featurize.NO_LABEL),
+        ("file:/in/Kiwi/loop.jpg", "Kiwi", "unreadable: Too many levels of symbolic links", day),
+        ("s3://b/images//c.jpg", None, featurize.EMPTY_SEGMENT, day),
+        ("s3://b/images/Kiwi/._ok.jpg", "Kiwi", featurize.APPLE_DOUBLE, day),
+        (
+            "s3://b/images/Kiwi/big.jpg",
+            "Kiwi",
+            "too_large: 101 bytes is over the 100 byte limit",
+            day,
+        ),
+        ("s3://b/images/Pear//b.jpg", None, featurize.EMPTY_SEGMENT, day),
+        ("s3://b/images/loose-and-big.jpg", None, featurize.NO_LABEL, day),
+        ("s3://b/images/loose.jpg", None, featurize.NO_LABEL, day),
     ]
+
+
+def test_every_file_gets_the_run_date_or_its_upload_day(spark):
+    late_evening = datetime(2026, 11, 19, 23, 59, 59, 999999, tzinfo=UTC)
+    listed = [
+        ListedFile("s3://b/images/Kiwi/a.jpg", 1, late_evening),
+        ListedFile("s3://b/images/Kiwi/b.jpg", 1, late_evening + timedelta(microseconds=1)),
+        ListedFile("file:/in/Locked", None, EPOCH, "cannot be listed", folder=True),
+    ]
+    by_upload = featurize.extract_images(spark, listed, 1, run_date=date(2026, 11, 21))
+    assert rows(by_upload.select("path", "ingest_date")) == [
+        ("file:/in/Locked", "2026-11-21"),  # no time of its own: the run's date
+        ("s3://b/images/Kiwi/a.jpg", "2026-11-19"),
+        ("s3://b/images/Kiwi/b.jpg", "2026-11-20"),
+    ]
+    daily = featurize.extract_images(spark, listed, 1, ingest_date=date(2026, 11, 20))
+    assert {row.ingest_date for row in daily.collect()} == {"2026-11-20"}
 
 
 @pytest.mark.parametrize(
