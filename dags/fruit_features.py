@@ -48,6 +48,10 @@ DAG_ID = "fruit_features"
 CONFIG = load_config()
 AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
 STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
+# Every task calls AWS. The two sensors retry too: Airflow 3.3's scheduler can fail a
+# deferred task once it has resumed, on the stale executor event of its deferral
+# (apache/airflow#72716, fix pending in #71579). A failed EMR step is no such error: it fails
+# watch_spark_steps without retries.
 AWS_RETRIES = {
     "retries": 3,
     "retry_delay": timedelta(seconds=CONFIG.aws_retry_delay_seconds),
@@ -108,6 +112,7 @@ with DAG(
         poke_interval=CONFIG.sensor_poke_seconds,
         soft_fail=True,
         **AWS,
+        **AWS_RETRIES,
     )
 
     create_emr_cluster = RetrySafeEmrCreateJobFlowOperator(
@@ -137,6 +142,7 @@ with DAG(
         poke_interval=CONFIG.step_poke_seconds,
         max_attempts=STEPS_TIMEOUT // CONFIG.step_poke_seconds,
         **AWS,
+        **AWS_RETRIES,
     )
 
     terminate_emr_cluster = EmrTerminateJobFlowOperator(

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 TAIL_LINES = 50
 LOG_FILES = ("stdout.gz", "stderr.gz")  # spark-submit merges the jobs' own log into stdout
@@ -38,16 +38,27 @@ def tail(data: bytes, lines: int = TAIL_LINES) -> list[str]:
     return gzip.decompress(data).decode("utf-8", errors="replace").splitlines()[-lines:]
 
 
-def explain(emr: Any, s3: S3Hook, cluster_id: str, wait_seconds: float = LOG_WAIT_SECONDS) -> str:
-    """Each unsuccessful step of the cluster: name, state, reason; for a failed one, the last
-    lines of its logs and where they are."""
-    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
-    log_uri = (cluster.get("LogUri") or "").replace("s3n://", "s3://").rstrip("/")
-    steps = [
+def unsuccessful_steps(emr: Any, cluster_id: str) -> list[dict[str, Any]]:
+    """The cluster's failed, cancelled or interrupted steps, newest first."""
+    return [
         step
         for step in emr.list_steps(ClusterId=cluster_id)["Steps"]
         if step["Status"]["State"] in UNSUCCESSFUL
     ]
+
+
+def explain(
+    emr: Any,
+    s3: S3Hook,
+    cluster_id: str,
+    wait_seconds: float = LOG_WAIT_SECONDS,
+    steps: list[dict[str, Any]] | None = None,
+) -> str:
+    """Each unsuccessful step of the cluster (`steps`, else listed): name, state, reason; for
+    a failed one, the last lines of its logs and where they are."""
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    log_uri = (cluster.get("LogUri") or "").replace("s3n://", "s3://").rstrip("/")
+    steps = unsuccessful_steps(emr, cluster_id) if steps is None else steps
     lines = []
     for step in reversed(steps):  # list_steps gives the newest first
         state = step["Status"]["State"]
@@ -82,8 +93,9 @@ def log_tails(s3: S3Hook, folder: str, wait_seconds: float) -> list[str]:
 
 
 class ExplainedStepSensor(EmrStepSensor):
-    """The provider's EmrStepSensor; a failed or cancelled step fails the task with the
-    failed step's reason and the end of its own log, in the task log and the error."""
+    """The provider's EmrStepSensor; a failed or cancelled step fails the task, without
+    retries, with the failed step's reason and the end of its own log, in the task log and
+    the error."""
 
     def poke(self, context: Any) -> bool:
         try:
@@ -98,8 +110,12 @@ class ExplainedStepSensor(EmrStepSensor):
             self._fail_explained(error)
 
     def _fail_explained(self, error: AirflowException) -> None:
+        """A step that failed fails the task for good: watching it again cannot change it.
+        Anything else (the trigger's own error, say) stays an error the task retries."""
         emr = EmrHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).conn
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        explanation = explain(emr, s3, self.job_flow_id, LOG_WAIT_SECONDS)
+        steps = unsuccessful_steps(emr, self.job_flow_id)
+        explanation = explain(emr, s3, self.job_flow_id, LOG_WAIT_SECONDS, steps)
         self.log.error("the EMR steps failed:\n%s", explanation)
-        raise AirflowException(f"{error}\n{explanation}") from error
+        failure = AirflowFailException if steps else AirflowException
+        raise failure(f"{error}\n{explanation}") from error

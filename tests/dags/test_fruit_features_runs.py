@@ -377,8 +377,12 @@ def cluster_arn(self) -> str:
 @pytest.fixture
 def stack_airflow_user(moto_endpoint, airflow_db, monkeypatch):
     """infra/'s stack deployed into this moto, and the keys of a user holding only its
-    Airflow policy, in the DAG's AWS connection."""
+    Airflow policy, in the DAG's AWS connection; a fresh metadata database, since the DAG
+    parsed for the stack's bucket gives the assets other URIs than the runs before."""
+    from airflow.utils.db import resetdb
     from moto.emr.responses import ElasticMapReduceResponse
+
+    resetdb()
 
     clients = {
         name: boto3.client(name, endpoint_url=moto_endpoint, region_name=REGION)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
 from fruit_pipeline.step_failures import ExplainedStepSensor, explain
 from localaws.client import CREDENTIALS, REGION, client
@@ -67,7 +67,7 @@ def test_the_watching_task_fails_with_the_steps_own_error(failed_cluster, aws_co
     _, emr, cluster_id = failed_cluster
     pca = emr.list_steps(ClusterId=cluster_id)["Steps"][0]["Id"]  # the last step, watched
     sensor = ExplainedStepSensor(task_id="watch", job_flow_id=cluster_id, step_id=pca)
-    with pytest.raises(AirflowException) as failure:
+    with pytest.raises(AirflowFailException) as failure:  # no retry can change a failed step
         sensor.poke({})
     message = str(failure.value)
     assert "step pca" in message
