@@ -30,19 +30,14 @@ from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.assets import PublishingStepSensor
-from fruit_pipeline.config import (
-    CNN_MODELS,
-    INSTANCE_TYPE,
-    SMALLEST_FEATURE_SIZE,
-    json_schema_pattern,
-    load_config,
-)
+from fruit_pipeline.config import INSTANCE_TYPE, json_schema_pattern, load_config
 from fruit_pipeline.emr_requests import INGEST_DATE, MODEL, job_flow_overrides, spark_steps
 from fruit_pipeline.retry_safe import (
     RetrySafeEmrAddStepsOperator,
     RetrySafeEmrCreateJobFlowOperator,
 )
 from fruit_pipeline.sensors import NewImagesSensor
+from fruits_contract.cnns import CNNS, DEFAULT_CNN, SMALLEST_FEATURE_SIZE
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
@@ -60,7 +55,7 @@ AWS_RETRIES = {
 }
 
 PARAMS = {
-    "model": Param("mobilenet_v2", enum=list(CNN_MODELS), description="CNN without its top"),
+    "model": Param(DEFAULT_CNN, enum=list(CNNS), description="CNN without its top"),
     "mode": Param(
         "incremental",
         enum=["incremental", "full"],

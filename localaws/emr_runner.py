@@ -24,18 +24,16 @@ from typing import Any
 
 from moto.emr.models import emr_backends
 
+from fruits_contract.jobs import job_of_script
+from fruitspark.session import local_jvm_conf
 from localaws.client import CREDENTIALS, REGION
 from localaws.moto_patches import emr_state, state_lock
 from localaws.staging import Stager, split_uri
-from spark_jobs.fruitspark.session import local_jvm_conf
 
 log = logging.getLogger("localaws.emr")
 TICK_SECONDS = 0.5
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
-# Options whose URI a job reads itself with pyarrow.fs, as on EMR (featurize lists and reads
-# the images so): they stay s3://, and its Python workers reach this S3 at its endpoint.
-DIRECT_READS = {"featurize.py": "--input"}
 
 
 def all_clusters() -> list[Any]:
@@ -52,14 +50,16 @@ def now() -> datetime:
 
 
 def direct_reads(arguments: list[str]) -> set[int]:
-    """Positions of the spark-submit arguments that DIRECT_READS keeps unstaged: the value of
-    the option, given as `--input=URI` or as `--input URI`, after the job's script."""
+    """Positions of the spark-submit arguments left unstaged: the values of the options the
+    job reads itself with pyarrow.fs, as on EMR (fruits_contract.jobs), given as `--input=URI`
+    or as `--input URI` after the job's script. They stay s3://, and the job's Python workers
+    reach this S3 at its endpoint."""
     for start, argument in enumerate(arguments):
-        option = DIRECT_READS.get(argument.rsplit("/", 1)[-1])
-        if option:
+        if job := job_of_script(argument):
             return {
                 position
                 for position in range(start + 1, len(arguments))
+                for option in job.direct_reads
                 if arguments[position].startswith(f"{option}=") or arguments[position - 1] == option
             }
     return set()

@@ -18,7 +18,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fruits_contract.cnns import DEFAULT_CNN
 from fruits_contract.image_files import IMAGE_EXTENSIONS, is_image
+from fruits_contract.layout import REJECTED_FOLDER, partition
 from localaws.airflow_runs import airflow, airflow_environment, asset_events, run_dag, task_lines
 from localaws.client import REGION, client, latest_version, read_parquet
 from localaws.process import LocalAws
@@ -27,7 +29,7 @@ from scripts.seed_local import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "fruits-demo"
-MODEL = "mobilenet_v2"
+MODEL = DEFAULT_CNN
 # Left in every output folder the demo makes: only such a folder is ever emptied again.
 MARKER = ".fruits-demo-output"
 # What a demo wrote before it left the marker: such a folder is recognised by its entries.
@@ -84,9 +86,10 @@ def say(message: str) -> None:
 def summarize(
     s3, output: Path, uploaded: int, state: str, tasks: list[str], events: dict[str, dict]
 ) -> None:
-    features = read_parquet(s3, BUCKET, f"features/model={MODEL}/")
-    rejected = read_parquet(s3, BUCKET, f"features/_rejected/model={MODEL}/")
-    report_prefix = latest_version(s3, BUCKET, f"pca/model={MODEL}/") + "_report/"
+    model_folder = partition("model", MODEL)
+    features = read_parquet(s3, BUCKET, f"features/{model_folder}/")
+    rejected = read_parquet(s3, BUCKET, f"features/{REJECTED_FOLDER}/{model_folder}/")
+    report_prefix = latest_version(s3, BUCKET, f"pca/{model_folder}/") + "_report/"
     report_body = s3.get_object(Bucket=BUCKET, Key=report_prefix + "report.json")["Body"]
     report = json.loads(report_body.read())
     for name in ("explained_variance.png", "pca_scatter.png"):

@@ -7,7 +7,7 @@
 Uploads the job scripts, fruitspark.zip (the shared package, for spark-submit --py-files),
 the bootstrap script, requirements-emr.txt (exported from uv.lock), and each CNN exported to
 ONNX with the chosen weights (Keras and tf2onnx run here, never on the cluster). The names
-come from plugins/fruit_pipeline/artifacts.py, which the DAG's request builders use too.
+come from fruits_contract.artifacts, which the DAG's request builders use too.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ from pathlib import Path
 
 import boto3
 
-from plugins.fruit_pipeline.artifacts import (
+from fruits_contract.artifacts import (
     BOOTSTRAP_SCRIPT,
     EMR_REQUIREMENTS,
-    JOB_SCRIPTS,
     PACKAGE,
     job_script,
     model_file,
 )
-from spark_jobs.fruitspark.keras_export import Weights, export_onnx
-from spark_jobs.fruitspark.models import CNNS
-from spark_jobs.fruitspark.session import write_jobs_package
+from fruits_contract.cnns import CNNS
+from fruits_contract.jobs import JOBS
+from fruitspark.session import write_jobs_package
+from scripts.keras_export import Weights, export_onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 SPARK_JOBS = ROOT / "spark_jobs"
@@ -38,7 +38,7 @@ SPARK_JOBS = ROOT / "spark_jobs"
 
 def artifacts(workdir: Path, weights: Weights, cnns: Sequence[str]) -> dict[str, Path]:
     """Artifact name (relative to the artifacts prefix) -> local file."""
-    files = {job_script(name): SPARK_JOBS / f"{name}.py" for name in JOB_SCRIPTS}
+    files = {job_script(job): SPARK_JOBS / job.script for job in JOBS.values()}
     files[PACKAGE] = write_jobs_package(workdir / Path(PACKAGE).name)
     files[BOOTSTRAP_SCRIPT] = SPARK_JOBS / "bootstrap" / Path(BOOTSTRAP_SCRIPT).name
     files[EMR_REQUIREMENTS] = SPARK_JOBS / EMR_REQUIREMENTS

@@ -17,11 +17,11 @@ import tempfile
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+from fruits_contract.cnns import DEFAULT_CNN
 from localaws.client import REGION, client, upload_folder
 from scripts.deploy import deploy
 from scripts.fruits_sample import generate
-from spark_jobs.fruitspark.keras_export import Weights
-from spark_jobs.fruitspark.models import DEFAULT_CNN
+from scripts.keras_export import Weights
 
 IMAGES_PREFIX = "images/"
 

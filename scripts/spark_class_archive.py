@@ -8,7 +8,7 @@ about 3 s less for every local job on this machine (docs/performance.md). The ar
 what one JVM loaded while running the real jobs, featurize then PCA, on a few generated
 images. It suits only this JDK and these Spark jars: a JVM that finds it stale says so in one
 warning line and starts without it. fruitspark.session.local_jvm_conf() gives it to the JVMs
-started here (`python spark_jobs/<job>.py`, the tests' Spark, the local AWS's steps); EMR's
+started here (`python spark_jobs/<script>`, the tests' Spark, the local AWS's steps); EMR's
 steps never use it.
 """
 
@@ -22,16 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "spark_jobs"))  # the jobs import fruitspark as a top-level package
+from pyspark import SparkContext
+from pyspark.sql import SparkSession
 
-import featurize  # noqa: E402
-import pca  # noqa: E402
-from pyspark import SparkContext  # noqa: E402
-from pyspark.sql import SparkSession  # noqa: E402
-
-from fruitspark.session import class_archive  # noqa: E402
-from scripts.fruits_sample import generate  # noqa: E402
+from fruitspark.featurize import job as featurize
+from fruitspark.pca import job as pca
+from fruitspark.session import class_archive
+from scripts.fruits_sample import generate
 
 log = logging.getLogger("spark_class_archive")
 JVM_EXIT_SECONDS = 300  # the JVM writes the archive as it exits: about 200 MB

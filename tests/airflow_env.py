@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import site
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,15 +31,18 @@ def configure() -> Path:
     return home
 
 
-def bare_python(search_path: list[Path], code: str) -> list[str]:
-    """A command running code in an interpreter whose path is search_path and the installed
-    third-party packages only: -S skips site's .pth files, among them the venv's editable
-    install of this repository's plugins/, and -I ignores PYTHONPATH and the current folder."""
+def run_bare_python(search_path: list[Path], code: str) -> subprocess.CompletedProcess:
+    """Run code in an interpreter whose path is search_path and the installed third-party
+    packages only, as a deployed Airflow's: -S skips site's .pth files, among them the venv's
+    editable install of this repository's packages, and PYTHONPATH is all the path it gets,
+    with search_path[0] as its current folder."""
     path = [*map(str, search_path), *site.getsitepackages()]
-    return [
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        f"import sys; sys.path[:] = [*{path!r}, *sys.path]; {code}",
-    ]
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        cwd=search_path[0],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(path)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )

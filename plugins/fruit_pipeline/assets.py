@@ -15,7 +15,7 @@ from airflow.sdk import Asset
 
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.step_failures import ExplainedStepSensor
-from fruits_contract.layout import LATEST, summary_key
+from fruits_contract.layout import LATEST, partition, summary_key
 
 FEATURES_ASSET_NAME = "fruit_features.features"
 PCA_ASSET_NAME = "fruit_features.pca"
@@ -97,7 +97,7 @@ class PublishingStepSensor(ExplainedStepSensor):
     def record_outputs(self, context: Any) -> None:
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
         summary_uri = f"{self.features.uri.rstrip('/')}/{summary_key(self.model, self.ingest_date)}"
-        pca_root = f"{self.pca.uri.rstrip('/')}/model={self.model}/"
+        pca_root = f"{self.pca.uri.rstrip('/')}/{partition('model', self.model)}/"
         features = features_extra(read_json(s3, summary_uri), summary_uri)
         pca = pca_extra(read_json(s3, pca_root + LATEST), pca_root)
         for asset, extra in ((self.features, features), (self.pca, pca)):

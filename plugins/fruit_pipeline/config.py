@@ -15,10 +15,6 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PREFIX = "FRUITS_"
-# The CNNs spark_jobs/featurize.py knows; tests check the two lists agree.
-CNN_MODELS = ("mobilenet_v2", "resnet50", "vgg16")
-SMALLEST_FEATURE_SIZE = 512  # VGG16's: the largest k every model can give
-
 # S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
 # ending with a letter or digit, no two adjacent dots, not shaped like an IP address.
 BUCKET = r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fruit_pipeline.artifacts import (
+from fruit_pipeline.config import PipelineConfig
+from fruits_contract.artifacts import (
     BOOTSTRAP_SCRIPT,
     EMR_REQUIREMENTS,
     PACKAGE,
     job_script,
     model_file,
 )
-from fruit_pipeline.config import PipelineConfig
+from fruits_contract.jobs import FEATURIZE, PCA, JobSpec
+from fruits_contract.layout import partition
 
 PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
 # A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
@@ -117,10 +119,10 @@ def model_file_argument(config: PipelineConfig) -> str:
     return config.model_file
 
 
-def spark_submit(config: PipelineConfig, name: str, arguments: list[str]) -> dict[str, Any]:
+def spark_submit(config: PipelineConfig, job: JobSpec, arguments: list[str]) -> dict[str, Any]:
     """A command-runner.jar step running one deployed job script with the shared package."""
     return {
-        "Name": name,
+        "Name": job.name,
         "ActionOnFailure": ACTION_ON_FAILURE,
         "HadoopJarStep": {
             "Jar": "command-runner.jar",
@@ -130,7 +132,7 @@ def spark_submit(config: PipelineConfig, name: str, arguments: list[str]) -> dic
                 "client",
                 "--py-files",
                 config.artifact(PACKAGE),
-                config.artifact(job_script(name)),
+                config.artifact(job_script(job)),
                 *arguments,
             ],
         },
@@ -141,7 +143,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
     """featurize the run's data interval (every image in full mode), then PCA of that model."""
     featurize = spark_submit(
         config,
-        "featurize",
+        FEATURIZE,
         [
             f"--input={config.images_uri}",
             f"--output={config.features_uri}",
@@ -154,10 +156,10 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
     )
     pca = spark_submit(
         config,
-        "pca",
+        PCA,
         [
             f"--input={config.features_uri}",
-            f"--output={config.pca_uri}model={MODEL}/",
+            f"--output={config.pca_uri}{partition('model', MODEL)}/",
             f"--model={MODEL}",
             PCA_SIZE,
             f"--keep-versions={config.pca_keep_versions}",

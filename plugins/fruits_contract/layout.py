@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# A features dataset is partitioned <root>/model=<cnn>/ingest_date=<YYYY-MM-DD>/, and so are
+# its rejections and summaries.
+PARTITION_COLUMNS = ("model", "ingest_date")
 # Inside every features dataset: featurize's rejections, and how PCA knows a dataset.
 REJECTED_FOLDER = "_rejected"
 # Inside every features dataset too: each run's counts, read by the DAG for its asset events.
@@ -10,6 +13,13 @@ SUMMARY_FOLDER = "_summary"
 LATEST = "_LATEST"
 
 
+def partition(column: str, value: str) -> str:
+    """A partition folder's name, as Spark writes it: model=mobilenet_v2."""
+    return f"{column}={value}"
+
+
 def summary_key(model: str, ingest_date: str) -> str:
     """Where featurize records a (model, ingest date)'s counts, under its output."""
-    return f"{SUMMARY_FOLDER}/model={model}/ingest_date={ingest_date}.json"
+    return (
+        f"{SUMMARY_FOLDER}/{partition('model', model)}/{partition('ingest_date', ingest_date)}.json"
+    )

@@ -1,1 +1,2 @@
-"""Code shared by the Spark jobs; shipped to executors as a zip (see fruitspark.session)."""
+"""The Spark jobs, fruitspark.featurize and fruitspark.pca, and the code they share; shipped
+to executors as a zip with fruits_contract (see fruitspark.session)."""

@@ -16,10 +16,12 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from fruits_contract.cnns import IMAGE_SIZE
+
 # HEIC/HEIF, iPhones' default format, through libheif; Pillow reads WebP itself.
 pillow_heif.register_heif_opener()
 
-TARGET_SIZE = (224, 224)
+TARGET_SIZE = (IMAGE_SIZE, IMAGE_SIZE)
 # Above any phone camera's photo (12-50 MP); a crafted "decompression bomb" past it would
 # make Pillow allocate gigabytes for a few kilobytes of file.
 MAX_PIXELS = 60_000_000

@@ -1,8 +1,8 @@
 """The CNNs, as ONNX model files run by ONNX Runtime: what the EMR steps need, and no more.
 
-Keras builds the CNNs and tf2onnx exports them (fruitspark.keras_export, never on the
-cluster). A model file takes uint8 RGB images (N, 224, 224, 3), any N, and returns the
-features (N, feature_size): the CNN's own preprocess_input is inside the graph.
+Keras builds the CNNs and tf2onnx exports them (scripts.keras_export, never on the cluster).
+A model file takes uint8 RGB images (N, 224, 224, 3), any N, and returns the features
+(N, feature_size): the CNN's own preprocess_input is inside the graph (fruits_contract.cnns).
 """
 
 from __future__ import annotations
@@ -20,28 +20,9 @@ from py4j.protocol import Py4JJavaError
 from pyspark import SparkFiles
 from pyspark.sql import SparkSession
 
+from fruits_contract.cnns import CNNS, MODEL_INPUT
+
 log = logging.getLogger(__name__)
-
-INPUT_NAME = "images"
-
-
-@dataclass(frozen=True)
-class CnnSpec:
-    name: str
-    keras_module: str  # keras.applications.<module>
-    keras_class: str
-    feature_size: int
-
-
-CNNS: dict[str, CnnSpec] = {
-    spec.name: spec
-    for spec in (
-        CnnSpec("mobilenet_v2", "mobilenet_v2", "MobileNetV2", 1280),
-        CnnSpec("resnet50", "resnet50", "ResNet50", 2048),
-        CnnSpec("vgg16", "vgg16", "VGG16", 512),
-    )
-}
-DEFAULT_CNN = "mobilenet_v2"
 
 
 class ModelFileError(ValueError):
@@ -76,7 +57,7 @@ class OnnxFeaturizer:
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """uint8 images (N, 224, 224, 3) -> float32 features (N, feature_size)."""
-        return self.session.run(None, {INPUT_NAME: images})[0]
+        return self.session.run(None, {MODEL_INPUT: images})[0]
 
 
 @functools.cache

@@ -3,7 +3,6 @@ and on a laptop."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -11,6 +10,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
@@ -22,6 +22,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # FRUITSPARK_CLASS_ARCHIVE names another file; set empty, no archive is used.
 CLASS_ARCHIVE_VARIABLE = "FRUITSPARK_CLASS_ARCHIVE"
 _shipped: set[str] = set()
+Arguments = TypeVar("Arguments")  # a job's frozen arguments
 
 
 def configure_logging() -> None:
@@ -50,7 +51,7 @@ def local_jvm_conf(java_options: Sequence[str] = ()) -> dict[str, str]:
 
 
 def get_session(app_name: str, local_java_options: Sequence[str] = ()) -> SparkSession:
-    """The session spark-submit configured, or a local one for `python spark_jobs/<job>.py`,
+    """The session spark-submit configured, or a local one for `python spark_jobs/<script>`,
     whose JVM gets `local_java_options`."""
     # Without it a local run's workers would start the system python3, not this venv's.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -89,8 +90,8 @@ def run_job(
     name: str,
     argv: Sequence[str] | None,
     spark: SparkSession | None,
-    parse_args: Callable[[Sequence[str]], argparse.Namespace],
-    run: Callable[[SparkSession, argparse.Namespace], object],
+    parse_args: Callable[[Sequence[str]], Arguments],
+    run: Callable[[SparkSession, Arguments], object],
     input_errors: tuple[type[Exception], ...],
     local_java_options: Sequence[str] = (),
 ) -> int:

@@ -17,9 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_ONLY = "import airflow.sdk"
 WITH_DAG = (
-    "import airflow.sdk, runpy, sys; "
-    f"sys.path[:0] = [{str(ROOT / 'plugins')!r}, {str(ROOT / 'spark_jobs')!r}]; "
-    f"runpy.run_path({str(ROOT / 'dags' / 'fruit_features.py')!r})"
+    f"import airflow.sdk, runpy; runpy.run_path({str(ROOT / 'dags' / 'fruit_features.py')!r})"
 )
 
 

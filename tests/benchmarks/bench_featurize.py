@@ -8,7 +8,7 @@ as ratios: this machine is noisy, absolute figures are not comparable across run
 - job, steady: featurize.run on local[2] for 2,048 and for 8,192 images, each on a fresh
   Spark; (8,192 - 2,048) / (the time difference) cancels what both pay once (worker start,
   model load, listing, the write's commit);
-- whole process: `python spark_jobs/featurize.py --model-file ...` on 2,048 images against
+- whole process: `python spark_jobs/fruits_featurize.py --model-file ...` on 2,048 images against
   the notebooks' pattern (tests/benchmarks/notebook_pattern.py) and the ceiling, wall time,
   in 3 rounds (medians of the ratios within each round); featurize as it runs here (the
   class-data archive `make venv` builds, C1 only), and the same job in a plain JVM;
@@ -30,16 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
+from fruits_contract.cnns import CNNS
+from fruits_contract.jobs import FEATURIZE
+from fruitspark import models
+from fruitspark.featurize.arguments import parse_args
+from fruitspark.featurize.job import run
+from fruitspark.images import image_to_array
+from fruitspark.session import CLASS_ARCHIVE_VARIABLE, class_archive, local_jvm_conf, ship_package
+from scripts import keras_export
+from scripts.fruits_sample import generate
+from tests.benchmarks.memory import python_worker_peak_mb
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "spark_jobs"))
-
-import featurize  # noqa: E402
-
-from fruitspark import keras_export, models  # noqa: E402
-from fruitspark.images import image_to_array  # noqa: E402
-from fruitspark.session import CLASS_ARCHIVE_VARIABLE, class_archive, local_jvm_conf, ship_package  # noqa: E402
-from scripts.fruits_sample import generate  # noqa: E402
-from tests.benchmarks.memory import python_worker_peak_mb  # noqa: E402
 
 WORKDIR = ROOT / "bench-output"
 BATCH = 32
@@ -50,17 +52,16 @@ FIXED_COST = {
         "providers=['CPUExecutionProvider'])"
     ),
     "keras": (
-        "import sys; sys.path.insert(0, 'spark_jobs'); "
-        "from fruitspark.keras_export import build_keras, Weights; "
+        "from scripts.keras_export import build_keras, Weights; "
         "build_keras('mobilenet_v2', Weights('random'))"
     ),
 }
 
 # featurize's main() without its local JVM options (run with no class-data archive either).
 PLAIN_JVM_JOB = (
-    "import sys; sys.path.insert(0, 'spark_jobs'); import featurize; "
-    "sys.exit(featurize.run_job('featurize', {arguments!r}, None, featurize.parse_args, "
-    "featurize.run, featurize.INPUT_ERRORS))"
+    "import sys; from fruitspark.featurize import job; from fruitspark.session import run_job; "
+    "sys.exit(run_job('featurize', {arguments!r}, None, job.parse_args, job.run, "
+    "job.INPUT_ERRORS))"
 )
 
 
@@ -98,13 +99,13 @@ def fresh_spark():
 
 
 def job_seconds(images: Path, count: int, model_file: Path) -> tuple[float, float]:
-    """featurize.run on a fresh local[2] Spark: (seconds, peak Python worker MB)."""
+    """featurize's run on a fresh local[2] Spark: (seconds, peak Python worker MB)."""
     spark = fresh_spark()
     output = WORKDIR / f"features-{count}"
     shutil.rmtree(output, ignore_errors=True)
     arguments = ["--input", str(images), "--output", str(output), "--model-file", str(model_file)]
     started = time.perf_counter()
-    summary = featurize.run(spark, featurize.parse_args(arguments))
+    summary = run(spark, parse_args(arguments))
     elapsed = time.perf_counter() - started
     peak = python_worker_peak_mb()  # while the workers are alive
     spark.stop()
@@ -133,7 +134,12 @@ def whole_process(images: Path, count: int, model_file: Path, batch, rounds: int
         raise SystemExit(f"no class-data archive at {class_archive()}: run `make venv`")
     notebook_pattern = [sys.executable, "-m", "tests.benchmarks.notebook_pattern", str(images)]
     arguments = ["--input", str(images), "--model-file", str(model_file), "--output"]
-    cli = [sys.executable, "spark_jobs/featurize.py", *arguments, str(WORKDIR / "cli-features")]
+    cli = [
+        sys.executable,
+        f"spark_jobs/{FEATURIZE.script}",
+        *arguments,
+        str(WORKDIR / "cli-features"),
+    ]
     plain_jvm = [
         sys.executable,
         "-c",
@@ -178,7 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     WORKDIR.mkdir(exist_ok=True)
     results: dict[str, dict] = {}
-    model_files = {cnn: keras_export.export_onnx(cnn, RANDOM) for cnn in models.CNNS}
+    model_files = {cnn: keras_export.export_onnx(cnn, RANDOM) for cnn in CNNS}
     mobilenet = model_files["mobilenet_v2"]
     small, large = sample(args.small), sample(args.large)
     batch = decoded_batch(small)

@@ -3,7 +3,7 @@
     make bench        (python -m tests.benchmarks.bench_pca [--rows 10000 50000 100000]
                        [--sizes 1280 2048])
 
-Each point is `python spark_jobs/pca.py --variance 0.95` as a user runs it: a fresh process,
+Each point is `python spark_jobs/fruits_pca.py --variance 0.95` as a user runs it: a fresh process,
 local mode, Spark's default memory (no flags, no PYSPARK_SUBMIT_ARGS), on synthetic features
 in featurize's layout. Peak memory is the resident set of the whole process tree (Python
 driver and JVM), sampled every 0.2 s. Every run is then checked against numpy on a sample:
@@ -24,6 +24,7 @@ import numpy as np
 import psutil
 import pyarrow.parquet as pq
 
+from fruits_contract.jobs import PCA
 from tests.spark_jobs.synthetic import write_synthetic_features
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def features(rows: int, size: int) -> tuple[Path, np.ndarray]:
 def run_pca(features_folder: Path, output: Path) -> tuple[float, float]:
     """Wall seconds and peak resident MB of the process tree."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK")}
-    command = [sys.executable, "spark_jobs/pca.py", "--input", str(features_folder)]
+    command = [sys.executable, f"spark_jobs/{PCA.script}", "--input", str(features_folder)]
     command += ["--output", str(output), "--variance", "0.95"]
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 50_000, 100_000])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1280, 2048])
     args = parser.parse_args()
-    print("PCA scale curve: pca.py --variance 0.95, local mode, Spark's default memory")
+    print("PCA scale curve: fruits_pca.py --variance 0.95, local mode, Spark's default memory")
     print(f"{'rows':>8} {'size':>5} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} {'vs numpy':>9}")
     for size in args.sizes:
         curve = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
 
 import pendulum
 import pytest
@@ -16,7 +15,7 @@ from airflow.providers.amazon.aws.operators.emr import (
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
-from tests.airflow_env import ROOT, bare_python
+from tests.airflow_env import ROOT, run_bare_python
 
 TASKS = {
     "wait_for_new_images": S3KeySensor,
@@ -84,18 +83,12 @@ def test_the_dag_parses_with_only_dags_and_plugins_and_imports_nothing_heavy(tmp
             ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__")
         )
     code = (
-        "import runpy; "
+        "import runpy, sys; "
         f"dag = runpy.run_path({str(tmp_path / 'dags' / 'fruit_features.py')!r}); "
         "print(dag['DAG_ID'], sorted(m for m in ('tensorflow', 'keras', 'pyspark', 'torch', "
         "'fruitspark') if m in sys.modules))"
     )
-    done = subprocess.run(
-        bare_python([tmp_path / "plugins", tmp_path / "dags"], code),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = run_bare_python([tmp_path / "plugins", tmp_path / "dags"], code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "fruit_features []"
 

@@ -12,7 +12,7 @@ import pytest
 
 from fruit_pipeline.config import PipelineConfig, load_config
 from scripts.new_env import fill_secrets
-from tests.airflow_env import bare_python
+from tests.airflow_env import run_bare_python
 from tests.docker import compose
 from tests.docker.compose import ROOT
 
@@ -152,12 +152,7 @@ def test_the_dag_imports_resolve_in_the_containers_layout(tmp_path):
     assert "PYTHONPATH" not in service["environment"]  # dags/ and plugins/ are enough
     search_path = [container / "opt/airflow/plugins"]
     code = "import fruit_pipeline.sensors, fruit_pipeline.assets, fruit_pipeline.emr_requests"
-    done = subprocess.run(
-        bare_python(search_path, code),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_bare_python(search_path, code)
     assert done.returncode == 0, done.stderr
 
 
@@ -239,3 +234,24 @@ def test_the_local_aws_image_installs_the_locked_spark_side():
 def test_nothing_is_installed_at_container_start():
     for path in [compose.COMPOSE_FILE, *ROOT.glob("docker/*/Dockerfile"), compose.ENV_EXAMPLE]:
         assert "_PIP_ADDITIONAL_REQUIREMENTS" not in path.read_text(), path
+
+
+def test_the_local_aws_images_layout_imports_its_entry_points_by_their_one_name(tmp_path):
+    """/app rebuilt from the Dockerfile's COPY lines, the path from its PYTHONPATH and its
+    working folder (`python -m` starts there): the service and the seed import all they use."""
+    _, text = dockerfile("localaws")
+    (workdir,) = re.findall(r"^WORKDIR (\S+)$", text, re.M)
+    container = tmp_path / "container"
+    for source, target in re.findall(r"^COPY (\S+) (\S+)$", text, re.M):
+        if not target.startswith("/"):
+            target = f"{workdir}/{target}"
+        destination = container / target.lstrip("/")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if not destination.exists():
+            destination.symlink_to(ROOT / source.rstrip("/"))
+    (python_path,) = re.findall(r"PYTHONPATH=(\S+)", text)
+    search_path = [container / workdir.lstrip("/")]
+    search_path += [container / folder.lstrip("/") for folder in python_path.split(":")]
+    code = "import localaws.__main__, localaws.emr_runner, scripts.seed_local, fruitspark.session"
+    done = run_bare_python(search_path, code)
+    assert done.returncode == 0, done.stderr

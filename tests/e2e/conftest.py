@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fruitspark.keras_export import Weights
 from localaws.airflow_runs import airflow, airflow_environment, run_dag
 from localaws.client import REGION, client
 from localaws.process import LocalAws
 from scripts.deploy import deploy
+from scripts.keras_export import Weights
 
 BUCKET = "fruits-e2e"
 

@@ -197,7 +197,7 @@ def test_the_nodes_may_read_every_input_and_write_every_output_the_steps_name(
             assert allowed(policy, action, f"{arn}{prefix}model=x/part-0.parquet")
     assert allowed(policy, "s3:PutObject", f"{arn}emr-logs/j-1/steps/s-1/stdout.gz")
     # Nothing else: the photos and the job code cannot be changed or deleted by a node.
-    for key in ("images/Banana/1.jpg", "artifacts/jobs/featurize.py"):
+    for key in ("images/Banana/1.jpg", "artifacts/jobs/fruits_featurize.py"):
         assert not allowed(policy, "s3:PutObject", arn + key)
         assert not allowed(policy, "s3:DeleteObject", arn + key)
 
@@ -384,7 +384,9 @@ def test_under_iam_enforcement_the_nodes_read_and_write_what_the_steps_do_and_no
         for refused in (
             lambda: node.put_object(Bucket=BUCKET, Key="images/Pear/2.jpg", Body=b""),
             lambda: node.delete_object(Bucket=BUCKET, Key="images/Pear/1.jpg"),
-            lambda: node.put_object(Bucket=BUCKET, Key="artifacts/jobs/featurize.py", Body=b""),
+            lambda: node.put_object(
+                Bucket=BUCKET, Key="artifacts/jobs/fruits_featurize.py", Body=b""
+            ),
             lambda: node.delete_object(Bucket=BUCKET, Key="emr-logs/j-1/steps/s-1/stdout.gz"),
         ):
             with pytest.raises(ClientError, match="AccessDenied"):

@@ -177,9 +177,15 @@ def test_clusters_are_filed_under_the_clients_region(aws):
 @pytest.mark.parametrize(
     ("arguments", "unstaged"),
     [
-        (["s3://b/jobs/featurize.py", "--input=s3://b/images/", "--output=s3://b/f/"], {1}),
-        (["s3://b/jobs/featurize.py", "--output", "s3://b/f/", "--input", "s3://b/in/"], {4}),
-        (["--py-files", "s3://b/jobs/x.zip", "s3://b/jobs/pca.py", "--input=s3://b/f/"], set()),
+        (["s3://b/jobs/fruits_featurize.py", "--input=s3://b/images/", "--output=s3://b/f/"], {1}),
+        (
+            ["s3://b/jobs/fruits_featurize.py", "--output", "s3://b/f/", "--input", "s3://b/in/"],
+            {4},
+        ),
+        (
+            ["--py-files", "s3://b/jobs/x.zip", "s3://b/jobs/fruits_pca.py", "--input=s3://b/f/"],
+            set(),
+        ),
     ],
 )
 def test_only_what_featurize_reads_itself_stays_on_s3(arguments, unstaged):

@@ -1,4 +1,4 @@
-"""Both command-line contracts, run as a person would: `python spark_jobs/<job>.py ARGS`."""
+"""Both command-line contracts, run as a person would: `python spark_jobs/<script> ARGS`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from fruitspark.keras_export import Weights, export_onnx
+from fruits_contract.jobs import JOBS
 from fruitspark.models import identity
 from scripts.fruits_sample import generate
+from scripts.keras_export import Weights, export_onnx
 from tests.spark_jobs.photos import write
 from tests.spark_jobs.synthetic import write_synthetic_features
 
@@ -42,7 +43,7 @@ sys.meta_path.insert(0, NotOnTheCluster())
 
 def job(name: str, *args: str, environment: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, f"spark_jobs/{name}.py", *args],
+        [sys.executable, f"spark_jobs/{JOBS[name].script}", *args],
         cwd=ROOT,
         env=environment or ENVIRONMENT,
         capture_output=True,
@@ -130,11 +131,11 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 240) -> None
 
 
 def pca_killed_once_written(arguments: list[str], output: Path, marker: str) -> Path:
-    """Run pca.py and kill -9 it once a new version folder of output holds marker; that
+    """Run the PCA job and kill -9 it once a new version folder of output holds marker; that
     folder."""
     before = set(output.glob("v=*"))
     running = subprocess.Popen(
-        [sys.executable, "spark_jobs/pca.py", *arguments],
+        [sys.executable, f"spark_jobs/{JOBS['pca'].script}", *arguments],
         cwd=ROOT,
         env=ENVIRONMENT,
         stdout=subprocess.DEVNULL,

@@ -8,11 +8,13 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import featurize
 import numpy as np
 import pytest
 
-from fruitspark import keras_export, models
+from fruitspark import models
+from fruitspark.featurize import job
+from fruitspark.featurize.arguments import parse_args
+from scripts import keras_export
 from scripts.fruits_sample import generate
 from tests.spark_jobs.conftest import MAX_IMAGE_BYTES, key
 from tests.spark_jobs.photos import write
@@ -21,7 +23,7 @@ DATE = "2026-11-20"
 
 
 def run(spark, *args: str) -> None:
-    assert featurize.main([*args], spark) == 0
+    assert job.main([*args], spark) == 0
 
 
 def rows_by_key(spark, uri: str) -> dict:
@@ -251,11 +253,11 @@ def test_an_empty_window_writes_no_features_and_its_zero_counts(spark, daily_tre
 
 def test_bad_arguments_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        featurize.parse_args(["--input", "x", "--output", "y", "--modified-after", "yesterday"])
+        parse_args(["--input", "x", "--output", "y", "--modified-after", "yesterday"])
     assert exit_info.value.code == 2
     assert "not an ISO 8601 timestamp" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        featurize.parse_args(["--input", "x", "--output", "y", "--model", "alexnet"])
+        parse_args(["--input", "x", "--output", "y", "--model", "alexnet"])
 
 
 @pytest.mark.parametrize(
@@ -271,7 +273,7 @@ def test_numeric_arguments_out_of_range_are_refused_naming_themselves(
     capsys, option, value, message
 ):
     with pytest.raises(SystemExit) as exit_info:
-        featurize.parse_args(["--input", "x", "--output", "y", option, value])
+        parse_args(["--input", "x", "--output", "y", option, value])
     assert exit_info.value.code == 2
     assert f"argument {option}: {message}" in capsys.readouterr().err
 
@@ -303,14 +305,14 @@ def test_an_image_directly_under_the_input_is_rejected_as_no_label(spark, tmp_pa
 def test_a_file_deleted_after_the_listing_is_rejected_as_vanished(spark, tmp_path, monkeypatch):
     root = tmp_path / "images"
     doomed, *kept = generate(root, classes=1, per_class=3)
-    list_images = featurize.list_images
+    list_images = job.list_images
 
     def listed_then_deleted(*arguments):
         listed = list_images(*arguments)
         doomed.unlink()  # as a user's cleanup job might, while the day's run starts
         return listed
 
-    monkeypatch.setattr(featurize, "list_images", listed_then_deleted)
+    monkeypatch.setattr(job, "list_images", listed_then_deleted)
     output = str(tmp_path / "features")
     run(spark, "--input", str(root), "--output", output)
     assert {key(row.path) for row in spark.read.parquet(output).collect()} == {
@@ -340,7 +342,7 @@ def test_a_bad_model_file_fails_on_the_driver_in_one_line_naming_it(
     output = tmp_path / "features"
     arguments = ["--input", str(image_tree.root), "--output", str(output)]
     arguments += ["--model", "vgg16", option, str(bad_file)]
-    assert featurize.main(arguments, spark) == 1
+    assert job.main(arguments, spark) == 1
     (error,) = [record for record in caplog.records if record.levelname == "ERROR"]
     assert str(bad_file) in error.getMessage()
     assert len(error.getMessage().splitlines()) == 1

@@ -11,11 +11,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import featurize
 import numpy as np
 import pytest
 from PIL import Image
 
+from fruitspark.featurize.arguments import parse_args
+from fruitspark.featurize.job import run
 from tests.spark_jobs.photos import encode, fruit_jpeg, real_photo, write
 
 COMPOSED, DECOMPOSED = "Cl\u00e9mentine", "Cle\u0301mentine"  # as phones and macOS write it
@@ -83,8 +84,8 @@ def hostile(spark, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
     tree = build(folder / "Fruits [2024] {raw}")  # glob characters in the input itself
     output = folder / "features"
-    args = featurize.parse_args(["--input", str(tree.root), "--output", str(output)])
-    summary = featurize.run(spark, args)
+    args = parse_args(["--input", str(tree.root), "--output", str(output)])
+    summary = run(spark, args)
     features = {row.path: row for row in spark.read.parquet(str(output)).collect()}
     rejected = {row.path: row for row in spark.read.parquet(f"{output}/_rejected").collect()}
     return tree, summary, features, rejected

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import featurize
-import pca
 import pytest
 
+from fruitspark.featurize import arguments as featurize
 from fruitspark.locations import literal, normalized, overlap_error
+from fruitspark.pca import arguments as pca
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fruitspark import keras_export, models
+from fruitspark import models
 from fruitspark.images import image_to_array
+from scripts import keras_export
 from tests.spark_jobs.photos import REAL_PHOTOS, encode, fruit_jpeg, real_photo
 
 RANDOM = keras_export.Weights("random")

@@ -6,13 +6,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pca
 import pytest
 from PIL import Image
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import array_to_vector, vector_to_array
 
+from fruitspark.pca import job as pca
+from fruitspark.pca.arguments import parse_args
 from fruitspark.publication import read_latest
+from fruitspark.schemas import FEATURES
 
 N_FEATURES = 12
 CLASSES = ("Apple", "Banana", "Cherry")
@@ -45,8 +47,7 @@ def write_features(
 ):
     frame = spark.createDataFrame(
         [(path, label, model_id, features, model, day) for path, label, features in rows],
-        "path string, label string, model_id string, features array<float>, model string, "
-        "ingest_date string",
+        FEATURES,
     )
     frame.write.mode("append").partitionBy("model", "ingest_date").parquet(root)
 
@@ -213,7 +214,7 @@ def test_a_missing_input_is_a_clear_failure(spark, tmp_path, caplog):
 )
 def test_bad_arguments_are_refused(arguments):
     with pytest.raises(SystemExit) as exit_info:
-        pca.parse_args(["--input", "in", "--output", "out", *arguments])
+        parse_args(["--input", "in", "--output", "out", *arguments])
     assert exit_info.value.code == 2
 
 
@@ -299,3 +300,21 @@ def test_features_of_two_model_files_are_refused_and_the_report_names_the_one(
     assert pca.main(["--input", rebuilt, "--output", str(output), "--k", "2"], spark) == 0
     report = json.loads((published(output) / "_report" / "report.json").read_text())
     assert report["model_id"] == "sha256:" + "1" * 64
+
+
+def test_features_written_before_featurize_recorded_model_files_are_refused(
+    spark, features, tmp_path, caplog
+):
+    """PCA reads with the contract's schema: a file without model_id reads as nulls."""
+    _, rows, _ = features
+    root = str(tmp_path / "features")
+    write_features(spark, root, rows[:10], day="2026-11-20")
+    earlier = spark.createDataFrame(
+        [(path, label, values, "mobilenet_v2", "2026-11-19") for path, label, values in rows[10:]],
+        "path string, label string, features array<float>, model string, ingest_date string",
+    )
+    earlier.write.mode("append").partitionBy("model", "ingest_date").parquet(root)
+    output = tmp_path / "pca"
+    assert pca.main(["--input", root, "--output", str(output), "--k", "2"], spark) == 1
+    assert f"{len(rows) - 10} mobilenet_v2 feature rows under {root} do not record" in caplog.text
+    assert not output.exists()

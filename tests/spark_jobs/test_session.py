@@ -40,13 +40,13 @@ def test_no_archive_when_the_variable_is_empty_or_the_file_missing(monkeypatch, 
 
 @pytest.mark.slow
 def test_a_local_job_session_maps_sparks_classes_from_the_archive_make_venv_built(tmp_path):
-    """get_session as featurize's `python spark_jobs/featurize.py` calls it. -Xshare:on makes a
-    JVM that cannot map the archive fail, and the class-load log says where every class came
-    from; the JVM also runs with the job's own options."""
+    """get_session as `python spark_jobs/fruits_featurize.py` calls it. -Xshare:on makes a JVM
+    that cannot map the archive fail, and the class-load log says where every class came from;
+    the JVM also runs with the job's own options."""
     assert local_jvm_conf(), f"no archive at {class_archive()}: `make venv` builds it"
     classes_log = tmp_path / "classes.log"
     script = (
-        "from featurize import LOCAL_JAVA_OPTIONS\n"
+        "from fruitspark.featurize.job import LOCAL_JAVA_OPTIONS\n"
         "from fruitspark.session import get_session\n"
         "spark = get_session('fruits-archive-test', LOCAL_JAVA_OPTIONS)\n"
         "assert spark.range(10).count() == 10\n"

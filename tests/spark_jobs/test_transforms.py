@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import featurize
-import pca
 import pytest
+from pyspark.testing import assertDataFrameEqual
 
+from fruitspark.featurize import transform
+from fruitspark.featurize.extract import extract_images
 from fruitspark.listing import EPOCH, ListedFile
-
-FEATURE_SCHEMA = (
-    "path string, label string, model_id string, features array<float>, model string, "
-    "ingest_date string"
-)
+from fruitspark.partitions import IMAGES_PER_PARTITION, partition_plan
+from fruitspark.pca.extract import latest_features
+from fruitspark.pca.maths import choose_k
+from fruitspark.schemas import FEATURES, REJECTED
 
 
 def rows(frame, *columns: str) -> list[tuple]:
@@ -32,7 +32,7 @@ def test_the_label_is_the_parent_folder_in_unicode_nfc(spark):
         f"s3://fruits/images/{decomposed}/mac.jpg",
     ]
     files = [ListedFile(path, 1, datetime(2024, 1, 1, tzinfo=UTC)) for path in paths]
-    assert rows(featurize.extract_images(spark, files, partitions=2), "label") == [
+    assert rows(extract_images(spark, files, partitions=2), "label") == [
         ("Apple Braeburn",),
         (composed,),
         (composed,),
@@ -54,26 +54,26 @@ def test_listing_verdicts_give_one_reason_a_file_and_read_only_the_rest(spark):
         ListedFile("s3://b/images/Pear//b.jpg", 100, moment),  # a string join's empty part
         ListedFile("s3://b/images//c.jpg", 100, moment),
     ]
-    images = featurize.extract_images(spark, listed, partitions=2)
-    judged = featurize.with_verdict(images, "s3://b/images", max_bytes=100)
+    images = extract_images(spark, listed, partitions=2)
+    judged = transform.with_verdict(images, "s3://b/images", max_bytes=100)
     assert rows(judged.where("verdict is null"), "path") == [
         ("s3://b/images/Kiwi/_DSC0001.JPG",),
         ("s3://b/images/Kiwi/ok.jpg",),
     ]
     day = "2024-01-01"  # no ingest date given: each file's upload day
-    assert rows(featurize.rejected_unread(judged)) == [
+    assert rows(transform.rejected_unread(judged)) == [
         ("file:/in/Kiwi/loop.jpg", "Kiwi", "unreadable: Too many levels of symbolic links", day),
-        ("s3://b/images//c.jpg", None, featurize.EMPTY_SEGMENT, day),
-        ("s3://b/images/Kiwi/._ok.jpg", "Kiwi", featurize.APPLE_DOUBLE, day),
+        ("s3://b/images//c.jpg", None, transform.EMPTY_SEGMENT, day),
+        ("s3://b/images/Kiwi/._ok.jpg", "Kiwi", transform.APPLE_DOUBLE, day),
         (
             "s3://b/images/Kiwi/big.jpg",
             "Kiwi",
             "too_large: 101 bytes is over the 100 byte limit",
             day,
         ),
-        ("s3://b/images/Pear//b.jpg", None, featurize.EMPTY_SEGMENT, day),
-        ("s3://b/images/loose-and-big.jpg", None, featurize.NO_LABEL, day),
-        ("s3://b/images/loose.jpg", None, featurize.NO_LABEL, day),
+        ("s3://b/images/Pear//b.jpg", None, transform.EMPTY_SEGMENT, day),
+        ("s3://b/images/loose-and-big.jpg", None, transform.NO_LABEL, day),
+        ("s3://b/images/loose.jpg", None, transform.NO_LABEL, day),
     ]
 
 
@@ -84,13 +84,13 @@ def test_every_file_gets_the_run_date_or_its_upload_day(spark):
         ListedFile("s3://b/images/Kiwi/b.jpg", 1, late_evening + timedelta(microseconds=1)),
         ListedFile("file:/in/Locked", None, EPOCH, "cannot be listed", folder=True),
     ]
-    by_upload = featurize.extract_images(spark, listed, 1, run_date=date(2026, 11, 21))
+    by_upload = extract_images(spark, listed, 1, run_date=date(2026, 11, 21))
     assert rows(by_upload.select("path", "ingest_date")) == [
         ("file:/in/Locked", "2026-11-21"),  # no time of its own: the run's date
         ("s3://b/images/Kiwi/a.jpg", "2026-11-19"),
         ("s3://b/images/Kiwi/b.jpg", "2026-11-20"),
     ]
-    daily = featurize.extract_images(spark, listed, 1, ingest_date=date(2026, 11, 20))
+    daily = extract_images(spark, listed, 1, ingest_date=date(2026, 11, 20))
     assert {row.ingest_date for row in daily.collect()} == {"2026-11-20"}
 
 
@@ -107,9 +107,9 @@ def test_every_file_gets_the_run_date_or_its_upload_day(spark):
     ],
 )
 def test_partition_plan(images, cores, plan):
-    partitions, per_partition = featurize.partition_plan(images, cores)
+    partitions, per_partition = partition_plan(images, cores)
     assert (partitions, per_partition) == plan
-    assert per_partition <= featurize.IMAGES_PER_PARTITION
+    assert per_partition <= IMAGES_PER_PARTITION
     assert (partitions - 1) * per_partition < images <= partitions * per_partition
 
 
@@ -118,8 +118,8 @@ def test_listed_files_are_read_in_the_planned_partitions(spark):
         ListedFile(f"s3://b/images/Kiwi/{number}.jpg", 1000, datetime(2024, 1, 1, tzinfo=UTC))
         for number in range(10)
     ]
-    partitions, per_partition = featurize.partition_plan(len(files), cores=2)
-    extracted = featurize.extract_images(spark, files, partitions)
+    partitions, per_partition = partition_plan(len(files), cores=2)
+    extracted = extract_images(spark, files, partitions)
     sizes = extracted.rdd.glom().map(len).collect()
     assert (partitions, per_partition) == (4, 3)
     assert (len(sizes), sum(sizes)) == (4, 10)
@@ -138,7 +138,7 @@ def test_listed_files_are_read_in_the_planned_partitions(spark):
     ],
 )
 def test_choose_k(explained, target, k):
-    assert pca.choose_k(explained, target) == k
+    assert choose_k(explained, target) == k
 
 
 def test_latest_features_keep_one_row_per_image_from_its_latest_date(spark):
@@ -149,11 +149,49 @@ def test_latest_features_keep_one_row_per_image_from_its_latest_date(spark):
             ("s3://b/Kiwi/2.jpg", "Kiwi", "m", [2.0, 2.0], "mobilenet_v2", "2026-11-19"),
             ("s3://b/Kiwi/1.jpg", "Kiwi", "v", [9.0, 9.0], "vgg16", "2026-11-21"),
         ],
-        FEATURE_SCHEMA,
+        FEATURES,
     )
-    latest = pca.latest_features(features, "mobilenet_v2")
+    latest = latest_features(features, "mobilenet_v2")
     assert latest.columns == ["path", "label", "model_id", "features"]
     assert [(path, vector.toArray().tolist()) for path, _, _, vector in rows(latest)] == [
         ("s3://b/Kiwi/1.jpg", [1.0, 1.0]),
         ("s3://b/Kiwi/2.jpg", [2.0, 2.0]),
     ]
+
+
+def test_featurize_writes_its_two_tables_in_the_contracts_schemas(spark):
+    day, model_id = "2026-11-20", "sha256:" + "f" * 64
+    judged = transform.with_verdict(
+        extract_images(
+            spark,
+            [ListedFile("s3://b/images/loose.jpg", 9, EPOCH)],
+            partitions=1,
+            ingest_date=date.fromisoformat(day),
+        ),
+        "s3://b/images",
+        max_bytes=100,
+    )
+    featurized = spark.createDataFrame(
+        [
+            ("s3://b/images/Kiwi/1.jpg", "Kiwi", day, [0.5, 1.5], None),
+            ("s3://b/images/Kiwi/2.jpg", "Kiwi", day, None, "corrupt: not an image"),
+        ],
+        "path string, label string, ingest_date string, features array<float>, reason string",
+    )
+    assertDataFrameEqual(
+        transform.features_table(featurized, "mobilenet_v2", model_id),
+        spark.createDataFrame(
+            [("s3://b/images/Kiwi/1.jpg", "Kiwi", model_id, [0.5, 1.5], "mobilenet_v2", day)],
+            FEATURES,
+        ),
+    )
+    assertDataFrameEqual(
+        transform.rejected_table(featurized, judged, "mobilenet_v2"),
+        spark.createDataFrame(
+            [
+                ("s3://b/images/Kiwi/2.jpg", "Kiwi", "corrupt: not an image", "mobilenet_v2", day),
+                ("s3://b/images/loose.jpg", None, transform.NO_LABEL, "mobilenet_v2", day),
+            ],
+            REJECTED,
+        ),
+    )

@@ -1,5 +1,6 @@
 """Build a CNN with Keras and export it to an ONNX model file: on a laptop or at deploy time,
-never on the cluster. TensorFlow is imported only when an export is not cached.
+never on the cluster (it is not in fruitspark.zip). TensorFlow is imported only when an export
+is not cached.
 
 The exported graph takes uint8 RGB images and applies the CNN's own preprocess_input itself:
 ONNX Runtime then needs nothing from Keras, and the parity with Keras holds by construction
@@ -19,13 +20,12 @@ from typing import Any
 
 import numpy as np
 
-# Relative: scripts.deploy imports this module as spark_jobs.fruitspark.keras_export.
-from .models import CNNS, INPUT_NAME
+from fruits_contract.cnns import CNNS, IMAGE_SIZE, MODEL_INPUT
 
 log = logging.getLogger(__name__)
 
 RANDOM_SEED = 1234
-INPUT_SHAPE = (224, 224, 3)
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 3)
 OPSET = 17
 # Not a FRUITS_ variable: those are the DAG's configuration, which refuses unknown names.
 CACHE_DIR = Path(
@@ -109,7 +109,7 @@ def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path
     def features(images):
         return model(module.preprocess_input(tf.cast(images, tf.float32)), training=False)
 
-    signature = [tf.TensorSpec((None, *INPUT_SHAPE), tf.uint8, name=INPUT_NAME)]
+    signature = [tf.TensorSpec((None, *INPUT_SHAPE), tf.uint8, name=MODEL_INPUT)]
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     tf2onnx.convert.from_function(

@@ -1,0 +1,70 @@
+"""featurize's command line, parsed into one frozen value before Spark starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, timestamp
+from fruitspark.batches import DEFAULT_CHUNK
+from fruitspark.models import ModelFile
+from fruitspark.window import Window
+
+USAGE = """spark-submit spark_jobs/fruits_featurize.py --input URI --output URI
+        [--model mobilenet_v2|resnet50|vgg16]
+        [--model-file URI.onnx | --weights imagenet|random|FILE]
+        [--modified-after TS] [--modified-before TS] [--ingest-date YYYY-MM-DD]"""
+DESCRIPTION = "fruit photos -> CNN feature vectors"
+INPUT_HELP = "folder of class folders of images"
+OUTPUT_HELP = "features dataset root"
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FeaturizeArgs:
+    input: str
+    output: str  # without a trailing /
+    model: str
+    model_file: ModelFile | None  # None: export the CNN with `weights` (scripts.keras_export)
+    weights: str
+    window: Window
+    ingest_date: date
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    chunk_size: int = DEFAULT_CHUNK
+
+
+def parse_args(argv: Sequence[str]) -> FeaturizeArgs:
+    parser = job_parser("featurize", USAGE, DESCRIPTION, INPUT_HELP, OUTPUT_HELP)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model-file",
+        type=ModelFile,
+        help="the CNN's ONNX file (path or URI): what the DAG passes, no TensorFlow needed",
+    )
+    source.add_argument(
+        "--weights",
+        default="random",
+        help="without --model-file: export the CNN to ONNX first, with TensorFlow: imagenet "
+        "(Keras downloads), random (seeded, the default) or a Keras weights file",
+    )
+    parser.add_argument("--modified-after", type=timestamp, help="inclusive window start")
+    parser.add_argument("--modified-before", type=timestamp, help="exclusive window end")
+    parser.add_argument("--ingest-date", type=date.fromisoformat, help="default: today (UTC)")
+    parser.add_argument(
+        "--max-image-bytes", type=at_least(1), default=MAX_IMAGE_BYTES, help="larger: rejected"
+    )
+    parser.add_argument(
+        "--chunk-size", type=at_least(1), default=DEFAULT_CHUNK, help="images per CNN call"
+    )
+    parsed = parse_job_args(parser, argv)
+    window = Window(parsed.modified_after, parsed.modified_before)
+    if window.after and window.before and window.after >= window.before:
+        parser.error("--modified-after must be earlier than --modified-before")
+    return frozen(
+        FeaturizeArgs,
+        parsed,
+        output=parsed.output.rstrip("/"),
+        window=window,
+        ingest_date=parsed.ingest_date or datetime.now(UTC).date(),
+    )

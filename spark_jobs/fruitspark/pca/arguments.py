@@ -1,0 +1,38 @@
+"""pca's command line, parsed into one frozen value before Spark starts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, share
+
+USAGE = """spark-submit spark_jobs/fruits_pca.py --input FEATURES_URI --output URI [--model NAME]
+        (--k N | --variance 0.95) [--keep-versions 3]"""
+DESCRIPTION = "standardize features, keep principal components"
+INPUT_HELP = "features dataset root (featurize output)"
+OUTPUT_HELP = "root of the published versions"
+
+
+@dataclass(frozen=True)
+class PcaArgs:
+    input: str
+    output: str  # without a trailing /
+    model: str
+    k: int | None  # exactly one of k and variance
+    variance: float | None
+    keep_versions: int = 3
+
+
+def parse_args(argv: Sequence[str]) -> PcaArgs:
+    parser = job_parser("pca", USAGE, DESCRIPTION, INPUT_HELP, OUTPUT_HELP)
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--k", type=at_least(1), help="number of components to keep")
+    size.add_argument(
+        "--variance", type=share, help="keep the fewest components that explain this share"
+    )
+    parser.add_argument(
+        "--keep-versions", type=at_least(1), default=3, help="published versions kept (default 3)"
+    )
+    parsed = parse_job_args(parser, argv)
+    return frozen(PcaArgs, parsed, output=parsed.output.rstrip("/"))
