@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import pandas as pd
 from botocore.config import Config
+
+from fruits_contract.landing import landing_key
 
 REGION = "eu-west-1"
 # Any credentials do for the local AWS; these are no secret.
@@ -36,16 +38,27 @@ def client(service: str, endpoint: str, region: str = REGION):
 
 
 def upload_folder(
-    s3, folder: Path, bucket: str, prefix: str, last_modified: datetime | None = None
+    s3,
+    folder: Path,
+    bucket: str,
+    prefix: str,
+    uploaded_at: datetime | None = None,
+    *,
+    last_modified: datetime | None = None,
 ) -> int:
-    """Upload every file of folder under s3://bucket/prefix; last_modified plays another day."""
+    """Upload every file of folder as images uploaded at uploaded_at (default: now), in the
+    landing layout (fruits_contract.landing): s3://bucket/<prefix><YYYY-MM-DD>/<its path in
+    folder>. A time other than now also plays the objects' LastModified on the local AWS,
+    for another day's images. last_modified is uploaded_at's earlier name."""
+    uploaded_at = uploaded_at or last_modified
     extra = {}
-    if last_modified:
-        extra["Metadata"] = {LAST_MODIFIED_METADATA: last_modified.isoformat()}
+    if uploaded_at:
+        extra["Metadata"] = {LAST_MODIFIED_METADATA: uploaded_at.isoformat()}
+    day = uploaded_at or datetime.now(UTC)
     paths = sorted(path for path in folder.rglob("*") if path.is_file())
 
     def upload(path: Path) -> None:
-        key = prefix + path.relative_to(folder).as_posix()
+        key = landing_key(prefix, day, path.relative_to(folder).as_posix())
         s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
 
     # boto3 clients are thread-safe; one request at a time would take minutes for 20,000 files.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -32,9 +33,12 @@ class LocalAws:
         self.log_file = log_file
         self.on_step_event = on_step_event
         workdir = log_file.parent / "localaws-work"  # each step's staged data, beside the log
+        workdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localaws", "--port", str(port), "--workdir", str(workdir)],
             cwd=ROOT,
+            # moto's recorder (localaws.recorder) writes beside the steps, not in the checkout.
+            env={**os.environ, "MOTO_RECORDER_FILEPATH": str(workdir / "moto-recording.jsonl")},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

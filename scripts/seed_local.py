@@ -18,6 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from fruits_contract.cnns import DEFAULT_CNN
+from fruits_contract.landing import day_folder
 from localaws.client import REGION, client, upload_folder
 from scripts.deploy import deploy
 from scripts.fruits_sample import generate
@@ -62,7 +63,8 @@ def main() -> None:
         uploaded_at = noon_days_ago(args.days_ago)
         deployed, count = seed(s3, args.bucket, args.region, images, uploaded_at)
     print(f"deployed {len(deployed)} artifacts to s3://{args.bucket}/artifacts/", flush=True)
-    print(f"uploaded {count} images to s3://{args.bucket}/{IMAGES_PREFIX} dated {uploaded_at}")
+    landed = f"s3://{args.bucket}/{IMAGES_PREFIX}{day_folder(uploaded_at)}/"
+    print(f"uploaded {count} images to {landed}, dated {uploaded_at}")
 
 
 if __name__ == "__main__":

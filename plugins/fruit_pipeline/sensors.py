@@ -1,4 +1,5 @@
-"""Wait, deferred, for new images under the images prefix."""
+"""Wait, deferred, for new images under the images prefix: each poke lists only the interval's
+day folders of the landing layout (fruits_contract.landing), not every image ever stored."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 from airflow.triggers.base import TriggerEvent
 
 from fruits_contract.image_files import is_apple_double, is_image
+from fruits_contract.landing import days_to_list, is_day_folder
 
 
 def has_new_images(
@@ -67,7 +69,13 @@ class NextLookTrigger(DateTimeTrigger):
 
 
 class NewImagesSensor(S3KeySensor):
-    """The provider's S3KeySensor, with a deferral that suits a prefix full of older images.
+    """The provider's S3KeySensor, for `bucket_key` `s3://bucket/images/*`, with the listing and
+    the deferral that suit a prefix full of older images.
+
+    A daily poke lists the prefix's top level (one request per 1,000 folders), then only the
+    folders that may hold the interval's images: its days' and the day before's, and any
+    folder outside the layout; and the images directly under the prefix. A full run's poke
+    lists everything, as its featurize will.
 
     The provider's deferrable mode hands the wait to S3KeyTrigger, which fires as soon as any
     key matches, HEADs every object and re-defers with a fresh timeout: with yesterday's images
@@ -89,6 +97,40 @@ class NewImagesSensor(S3KeySensor):
     def execute(self, context: Any) -> None:
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
+
+    def poke(self, context: Any) -> bool:
+        if context["params"].get("mode") == "full":
+            return super().poke(context)
+        bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
+        loose = self.hook.list_keys(
+            bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
+        )
+        if self.check_fn([{key: o[key] for key in self.metadata_keys} for o in loose], **context):
+            return True
+        return any(
+            self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
+            for folder in self.interval_folders(bucket, prefix, context)
+        )
+
+    def interval_folders(self, bucket: str, prefix: str, context: Any) -> list[str]:
+        """The folders under prefix that a daily poke lists: the interval's day folders and
+        every folder outside the dated layout."""
+        folders = [
+            folder.removeprefix(prefix).rstrip("/")
+            for folder in self.hook.list_prefixes(bucket, prefix, delimiter="/")
+        ]
+        days = days_to_list(context["data_interval_start"], context["data_interval_end"])
+        outside = [folder for folder in folders if not is_day_folder(folder)]
+        if outside:
+            self.log.warning(
+                "%d folder(s) under s3://%s/%s are outside the dated layout, listed at every "
+                "poke: %s",
+                len(outside),
+                bucket,
+                prefix,
+                ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else ""),
+            )
+        return [folder for folder in folders if folder in days] + outside
 
     def resume(self, context: Any, event: dict[str, Any]) -> None:
         self._poke_or_defer(context, datetime.fromisoformat(event["deadline"]))

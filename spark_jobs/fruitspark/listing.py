@@ -13,12 +13,14 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from pyarrow import fs as arrow_fs
+
+from fruits_contract.landing import is_day_folder
 
 log = logging.getLogger(__name__)
 LOCAL = "file:"
@@ -85,22 +87,70 @@ def _list_local(folder: str) -> Iterator[ListedFile]:
             if os.path.islink(os.path.join(parent, name)):
                 log.warning("not followed: %s is a symlinked folder", os.path.join(parent, name))
         for name in names:
-            path = os.path.join(parent, name)
-            try:
-                status = os.stat(path)
-            except OSError as error:
-                try:  # a broken or looping symlink: the link itself has a time
-                    link = os.lstat(path)
-                except FileNotFoundError:
-                    continue  # deleted while the folder was being listed
-                yield ListedFile(LOCAL + path, None, _moment(link.st_mtime_ns), error.strerror)
-                continue
-            if not stat.S_ISREG(status.st_mode):
-                special = "not a regular file (a FIFO, device or socket): never opened"
-                yield ListedFile(LOCAL + path, None, _moment(status.st_mtime_ns), special)
-                continue
-            yield ListedFile(LOCAL + path, status.st_size, _moment(status.st_mtime_ns))
+            yield from _local_file(os.path.join(parent, name))
     yield from unlisted
+
+
+def _local_file(path: str) -> Iterator[ListedFile]:
+    """The file at path, with its error if it has one; nothing if it is gone."""
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        try:  # a broken or looping symlink: the link itself has a time
+            link = os.lstat(path)
+        except FileNotFoundError:
+            return  # deleted while the folder was being listed
+        yield ListedFile(LOCAL + path, None, _moment(link.st_mtime_ns), error.strerror)
+        return
+    if not stat.S_ISREG(status.st_mode):
+        special = "not a regular file (a FIFO, device or socket): never opened"
+        yield ListedFile(LOCAL + path, None, _moment(status.st_mtime_ns), special)
+        return
+    yield ListedFile(LOCAL + path, status.st_size, _moment(status.st_mtime_ns))
+
+
+def list_landing(uri: str, days: Collection[str]) -> Iterator[ListedFile]:
+    """The files a daily run may take under uri (fruits_contract.landing): those under the day
+    folders `days`, under any folder outside the dated layout, and directly under uri; never
+    those under other days' folders, which are not even listed."""
+    root = root_of(uri)
+    outside = 0
+    for name, listed in _children(root):
+        if listed is not None:
+            yield listed
+        elif not is_day_folder(name):
+            outside += 1
+            yield from list_files(f"{root}/{name}")
+        elif name in days:
+            yield from list_files(f"{root}/{name}")
+    if outside:
+        log.warning(
+            "%d folder(s) under %s are outside the dated layout (<YYYY-MM-DD>/<label>/): "
+            "listed in full at every run; upload new images under their day's folder",
+            outside,
+            root,
+        )
+
+
+def _children(root: str) -> Iterator[tuple[str, ListedFile | None]]:
+    """(name, None) for each folder directly under root, (name, its file) for each file."""
+    if root.startswith(LOCAL):
+        folder = root.removeprefix(LOCAL)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"input folder not found: {folder}")
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+            if entry.is_dir(follow_symlinks=False):
+                yield entry.name, None
+            else:
+                yield from ((entry.name, file) for file in _local_file(entry.path))
+        return
+    scheme = urlsplit(root).scheme
+    selector = arrow_fs.FileSelector(_arrow_path(root), recursive=False, allow_not_found=True)
+    for info in filesystem_of(root).get_file_info(selector):
+        if info.type == arrow_fs.FileType.Directory:
+            yield info.base_name, None
+        elif info.type == arrow_fs.FileType.File:
+            yield info.base_name, ListedFile(f"{scheme}://{info.path}", info.size, info.mtime)
 
 
 def _moment(nanoseconds: int) -> datetime:

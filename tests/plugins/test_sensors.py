@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
 
+import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
@@ -119,3 +120,66 @@ def test_an_unknown_trigger_param_fails_the_run_before_any_listing(sensor):
     ):
         sensor.execute(misspelt)
     poke.assert_not_called()
+
+
+@pytest.fixture
+def bucket(monkeypatch):
+    """An in-process S3 (moto) holding images of three days and one flat class folder; the
+    prefixes of the ListObjectsV2 requests the sensor sends are recorded."""
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(
+            Bucket="fruits", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        for key in (
+            "images/2026-11-10/Kiwi/old.jpg",
+            "images/2026-11-19/Kiwi/yesterday.jpg",
+            "images/2026-11-21/Kiwi/tomorrow.jpg",
+        ):
+            s3.put_object(Bucket="fruits", Key=key, Body=b"x")
+        yield s3
+
+
+def poking(sensor, context) -> tuple[bool, list[str]]:
+    """The poke's result, and the prefixes it listed (each request once)."""
+    listed = []
+    sensor.hook.get_conn().meta.events.register(
+        "before-call.s3.ListObjectsV2",
+        lambda params, **_: listed.append(
+            params["query_string"]["prefix"]
+            + ("+/" if params["query_string"].get("delimiter") else "")
+        ),
+    )
+    return sensor.poke(context), listed
+
+
+def test_a_daily_poke_lists_the_intervals_day_folders_only(bucket):
+    """Every object is modified now, inside [now - 1 h, now + 1 h): only those of the day
+    folders the interval may use count, and other days' folders are never listed."""
+    now = datetime.now(UTC)
+    today = now.strftime("%Y-%m-%d")
+    context = {
+        **CONTEXT,
+        "data_interval_start": now - timedelta(hours=1),
+        "data_interval_end": now + timedelta(hours=1),
+    }
+    sensor = NewImagesSensor(task_id="wait", bucket_key="s3://fruits/images/*", aws_conn_id=None)
+    assert poking(sensor, context) == (False, ["images/+/", "images/+/"])
+
+    bucket.put_object(Bucket="fruits", Key=f"images/{today}/Kiwi/new.jpg", Body=b"x")
+    assert poking(sensor, context) == (True, ["images/+/", "images/+/", f"images/{today}/"])
+
+    bucket.put_object(
+        Bucket="fruits", Key="images/Banana/flat.jpg", Body=b"x"
+    )  # outside the layout
+    new_sensor = NewImagesSensor(
+        task_id="wait", bucket_key="s3://fruits/images/*", aws_conn_id=None
+    )
+    found, listed = poking(new_sensor, context)
+    assert found
+    assert "images/2026-11-10/" not in listed
+    assert set(listed) <= {"images/+/", f"images/{today}/", "images/Banana/"}

@@ -76,3 +76,36 @@ def test_a_changed_file_is_rejected_for_the_run_that_sees_its_new_time(tmp_path)
     path = write(tmp_path / "Pear" / "a.jpg", fruit_jpeg())
     result = featurize_files([f"file:{path}"], identity_featurizer, lengths=[10])
     assert result["reason"][0].startswith("changed: listed with 10 bytes")
+
+
+def test_a_daily_listing_enters_only_its_days_folders_and_what_is_outside_the_layout(
+    tmp_path, monkeypatch
+):
+    for relative in (
+        "2026-11-10/Kiwi/old.jpg",
+        "2026-11-19/Kiwi/late.jpg",
+        "2026-11-20/Kiwi/new.jpg",
+        "2026-11-20/loose-in-a-day.jpg",
+        "2026-11-21/Kiwi/tomorrow.jpg",
+        "Banana/flat.jpg",
+        "loose.jpg",
+    ):
+        write(tmp_path / relative, b"x")
+    entered = []
+    walk = os.walk
+    monkeypatch.setattr(
+        listing.os, "walk", lambda top, **kw: entered.append(top) or walk(top, **kw)
+    )
+    listed = listing.list_landing(str(tmp_path), ["2026-11-19", "2026-11-20"])
+    assert sorted(file.path.removeprefix(f"file:{tmp_path}/") for file in listed) == [
+        "2026-11-19/Kiwi/late.jpg",
+        "2026-11-20/Kiwi/new.jpg",
+        "2026-11-20/loose-in-a-day.jpg",
+        "Banana/flat.jpg",
+        "loose.jpg",
+    ]
+    assert sorted(os.path.basename(top) for top in entered) == [
+        "2026-11-19",
+        "2026-11-20",
+        "Banana",
+    ]

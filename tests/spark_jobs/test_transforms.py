@@ -195,3 +195,17 @@ def test_featurize_writes_its_two_tables_in_the_contracts_schemas(spark):
             REJECTED,
         ),
     )
+
+
+def test_an_image_directly_in_a_day_folder_has_no_label(spark):
+    listed = [
+        ListedFile("s3://b/images/2026-11-20/loose.jpg", 9, EPOCH),
+        ListedFile("s3://b/images/2026-11-20/Kiwi/a.jpg", 9, EPOCH),
+        ListedFile("s3://b/images/Kiwi/2026-11-20/dated-class.jpg", 9, EPOCH),
+    ]
+    judged = transform.with_verdict(extract_images(spark, listed, 1), "s3://b/images", 100)
+    assert rows(judged, "path", "label", "verdict") == [
+        ("s3://b/images/2026-11-20/Kiwi/a.jpg", "Kiwi", None),
+        ("s3://b/images/2026-11-20/loose.jpg", "2026-11-20", transform.NO_LABEL),
+        ("s3://b/images/Kiwi/2026-11-20/dated-class.jpg", "2026-11-20", None),
+    ]

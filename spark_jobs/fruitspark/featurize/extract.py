@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from fruits_contract.image_files import is_apple_double, is_image
+from fruits_contract.landing import days_to_list
 from fruitspark.labels import label_of
-from fruitspark.listing import ListedFile, list_files
+from fruitspark.listing import ListedFile, list_files, list_landing
 from fruitspark.window import Window
+
+log = logging.getLogger("featurize")
 
 LISTED_FILE_SCHEMA = (
     "path string, label string, apple_double boolean, length long, error string, ingest_date string"
@@ -20,11 +24,22 @@ LISTED_FILE_SCHEMA = (
 def list_images(input_uri: str, window: Window) -> list[ListedFile]:
     """The image files under input_uri modified inside the window, whatever their names.
 
-    Listed on the driver (see fruitspark.listing): only names and sizes, no content.
+    A window with both ends, a daily run's, lists only its days' folders of the landing
+    layout (fruits_contract.landing) and what is outside the layout; without one, a full
+    rebuild lists everything. Listed on the driver (see fruitspark.listing): only names and
+    sizes, no content.
     """
+    if window.after and window.before:
+        days = days_to_list(window.after, window.before)
+        listed = list(list_landing(input_uri, days))
+        where = f"the day folders {days[0]} to {days[-1]}, and what is outside the layout"
+    else:
+        listed = list(list_files(input_uri))
+        where = "every folder (no window: a full rebuild)"
+    log.info("listed %d object(s) under %s: %s", len(listed), input_uri, where)
     return [
         file
-        for file in list_files(input_uri)
+        for file in listed
         if (file.folder or is_image(file.path)) and (file.folder or window.contains(file.modified))
     ]
 

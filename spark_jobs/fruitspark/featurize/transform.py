@@ -27,9 +27,18 @@ RESULT_TYPE = T.StructType(
 )
 
 
+def parent_of(path: Column) -> Column:
+    return F.regexp_extract(path, r"^(.*)/[^/]*$", 1)
+
+
 def directly_under(root: str) -> Column:
-    """The file is in the input folder itself, not in a class folder below it."""
-    return F.regexp_extract("path", r"^(.*)/[^/]*$", 1) == F.lit(root)
+    """The file is in the input folder itself or in one of its day folders
+    (fruits_contract.landing), not in a class folder below them."""
+    parent = parent_of(F.col("path"))
+    in_day_folder = (parent_of(parent) == F.lit(root)) & F.substring_index(parent, "/", -1).rlike(
+        r"^\d{4}-\d{2}-\d{2}$"
+    )
+    return (parent == F.lit(root)) | in_day_folder
 
 
 def with_verdict(images: DataFrame, root: str, max_bytes: int) -> DataFrame:
