@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv system-packages lint format requirements test bench bench-featurize bench-pca \
+.PHONY: help venv system-packages lint format requirements test bench bench-featurize bench-pca bench-discovery \
 	bench-dag demo env clean
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-featurize  DAG parse time, featurize throughput (ratios), the cost model"
 	@echo "make bench-pca     PCA's scale curve: 10,000 to 100,000 rows, default memory"
 	@echo "make bench-dag     the whole DAG on the local AWS with 20,000 images"
+	@echo "make bench-discovery  a day's S3 requests with 0 and 100,000 older images stored"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
 	@echo "make requirements  regenerate the files exported from uv.lock"
 	@echo "make lint|format   ruff check / ruff format"
@@ -77,7 +78,7 @@ env:
 		|| $(PYTHON) scripts/new_env.py
 
 # Benchmarks print ratios measured side by side in one run; run them with nothing else running.
-bench: bench-featurize bench-pca bench-dag
+bench: bench-featurize bench-pca bench-dag bench-discovery
 
 bench-featurize: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse
@@ -89,6 +90,9 @@ bench-pca: venv
 
 bench-dag: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag
+
+bench-discovery: venv
+	$(BIN)/python -m tests.benchmarks.bench_discovery
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ from fruits_contract.landing import is_day_folder
 log = logging.getLogger(__name__)
 LOCAL = "file:"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EMPTY_FOLDER = "keys under it have an empty path segment (//): they cannot be listed or read"
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ def _children(root: str) -> Iterator[tuple[str, ListedFile | None]]:
     scheme = urlsplit(root).scheme
     selector = arrow_fs.FileSelector(_arrow_path(root), recursive=False, allow_not_found=True)
     for info in filesystem_of(root).get_file_info(selector):
-        if info.type == arrow_fs.FileType.Directory:
+        if info.type == arrow_fs.FileType.Directory and info.path == _arrow_path(root):
+            # Arrow names the prefix "images//" (a string join's empty part) as the root
+            # itself, and cannot list it alone: one rejection stands for what it holds.
+            yield "", ListedFile(f"{root}//", None, EPOCH, EMPTY_FOLDER, folder=True)
+        elif info.type == arrow_fs.FileType.Directory:
             yield info.base_name, None
         elif info.type == arrow_fs.FileType.File:
             yield info.base_name, ListedFile(f"{scheme}://{info.path}", info.size, info.mtime)

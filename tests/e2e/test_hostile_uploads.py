@@ -39,8 +39,10 @@ REJECTED = {
     "Kiwi/._DSC0001.JPG": "not_an_image",
     "loose.jpg": "no_label",
     "Pear//b.jpg": "unreadable",  # a string join with an empty part: S3 takes it
-    "/c.jpg": "unreadable",
 }
+# Directly under images/ with an empty part: Arrow cannot list images// alone, and a daily
+# run rejects that folder once for all it holds.
+EMPTY_FOLDER_KEY = "/c.jpg"
 # An object whose key ends with "/" yet has content: Arrow lists it without its slash.
 FOLDER_WITH_CONTENT = "Kiwi/late.jpg/"
 
@@ -63,7 +65,7 @@ def uri(key: str) -> str:
 def run(stack):
     metadata = {LAST_MODIFIED_METADATA: UPLOADED.isoformat()}
     stack.s3.put_object(Bucket=BUCKET, Key="images/Kiwi/", Body=b"", Metadata=metadata)
-    for key in [*IMAGES, *REJECTED, FOLDER_WITH_CONTENT]:
+    for key in [*IMAGES, *REJECTED, FOLDER_WITH_CONTENT, EMPTY_FOLDER_KEY]:
         stack.s3.put_object(
             Bucket=BUCKET, Key=f"images/{key}", Body=content(key), Metadata=metadata
         )
@@ -99,6 +101,7 @@ def test_the_rest_is_rejected_with_reasons_and_no_label_is_empty(stack, run):
     } == {
         **{uri(key): code for key, code in REJECTED.items()},
         uri(FOLDER_WITH_CONTENT).rstrip("/"): "unreadable",
+        uri("/"): "unreadable",
     }
     (folder_reason,) = rejected.loc[rejected["path"] == uri("Kiwi/late.jpg"), "reason"]
     assert "ending with /" in folder_reason

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fruits_contract.landing import landing_key
 from localaws.airflow_runs import AIRFLOW, DAG_ID, ROOT
 from localaws.client import read_latest, read_parquet, upload_folder
 from scripts.fruits_sample import generate
@@ -86,7 +87,10 @@ def images(stack, tmp_path_factory) -> set[str]:
     folder = tmp_path_factory.mktemp("interrupted-day")
     paths = generate(folder, classes=2, per_class=4, seed=14)
     upload_folder(stack.s3, folder, BUCKET, "images/", UPLOADED)
-    return {f"s3://{BUCKET}/images/{path.relative_to(folder).as_posix()}" for path in paths}
+    return {
+        f"s3://{BUCKET}/{landing_key('images/', UPLOADED, path.relative_to(folder).as_posix())}"
+        for path in paths
+    }
 
 
 @pytest.fixture(scope="module")

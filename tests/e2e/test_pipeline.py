@@ -15,16 +15,24 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
+from fruits_contract.landing import landing_key
 from localaws.airflow_runs import airflow, asset_events, json_output
-from localaws.client import latest_version, read_latest, read_parquet, upload_folder
+from localaws.client import (
+    LAST_MODIFIED_METADATA,
+    latest_version,
+    read_latest,
+    read_parquet,
+    upload_folder,
+)
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
-from tests.spark_jobs.photos import broken_files, write
+from tests.spark_jobs.photos import broken_files, fruit_jpeg, write
 
 pytestmark = pytest.mark.slow
 # Daily runs: the run dated D+1 reads the images modified on day D.
 DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19, 15, tzinfo=UTC)
 RUN_ONE, RUN_TWO = "2026-11-19", "2026-11-20"
+LATE_KEY = landing_key("images/", DAY_ONE, "Banana/late.jpg")
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
 # Put on the PYTHONPATH of a run's `airflow dags test`: the first create_job_flow and the
 # first add_job_flow_steps reach AWS, then their task dies, as a worker killed at that moment.
@@ -62,9 +70,13 @@ def pca_report_prefix(stack) -> str:
     return latest_version(stack.s3, BUCKET, "pca/model=mobilenet_v2/") + "_report/"
 
 
-def uploaded(folder: Path, paths) -> set[str]:
-    """The whole s3:// URIs the jobs must record for files uploaded from folder to images/."""
-    return {f"s3://{BUCKET}/images/{path.relative_to(folder).as_posix()}" for path in paths}
+def uploaded(folder: Path, paths, moment: datetime) -> set[str]:
+    """The whole s3:// URIs the jobs must record for files uploaded from folder to images/ at
+    moment: in that day's folder."""
+    return {
+        f"s3://{BUCKET}/{landing_key('images/', moment, path.relative_to(folder).as_posix())}"
+        for path in paths
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +89,7 @@ def day_one(stack, tmp_path_factory):
     upload_folder(stack.s3, folder, BUCKET, "images/", DAY_ONE)
     state, tasks, cluster = stack.run(RUN_ONE)
     return {
-        "good": uploaded(folder, good),
+        "good": uploaded(folder, good, DAY_ONE),
         "state": state,
         "tasks": tasks,
         "cluster": cluster,
@@ -93,6 +105,18 @@ def upload_once_deferred(stack, run_date: str, upload, timeout: float = 120) -> 
     upload()
 
 
+def upload_day_two(stack, folder: Path) -> None:
+    """Day two's images in their day's folder, and a late one: in day one's folder, whose run
+    has succeeded, but modified on day two, as an upload that straddled midnight."""
+    upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
+    stack.s3.put_object(
+        Bucket=BUCKET,
+        Key=LATE_KEY,
+        Body=fruit_jpeg(),
+        Metadata={LAST_MODIFIED_METADATA: DAY_TWO.isoformat()},
+    )
+
+
 @pytest.fixture(scope="module")
 def day_two(stack, day_one, tmp_path_factory):
     """8 more images, a new class among them, uploaded on day two once `airflow dags test`'s
@@ -105,7 +129,7 @@ def day_two(stack, day_one, tmp_path_factory):
     log_before = stack.log.read_text()
     uploader = threading.Thread(
         target=upload_once_deferred,
-        args=(stack, RUN_TWO, lambda: upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)),
+        args=(stack, RUN_TWO, lambda: upload_day_two(stack, folder)),
     )
     uploader.start()
     state, tasks, cluster = stack.run(
@@ -118,7 +142,8 @@ def day_two(stack, day_one, tmp_path_factory):
     uploader.join()
     return {
         "log": stack.log.read_text()[len(log_before) :],
-        "good": uploaded(folder, good),
+        "good": uploaded(folder, good, DAY_TWO),
+        "late": {f"s3://{BUCKET}/{LATE_KEY}"},
         "state": state,
         "tasks": tasks,
         "cluster": cluster,
@@ -142,7 +167,8 @@ def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, da
         for path, reason in zip(rejected["path"], rejected["reason"], strict=True)
     }
     assert reasons == {
-        f"s3://{BUCKET}/images/Broken/{name}": code for name, (_, code) in BROKEN.items()
+        f"s3://{BUCKET}/{landing_key('images/', DAY_ONE, f'Broken/{name}')}": code
+        for name, (_, code) in BROKEN.items()
     }
     assert day_one["state"] == "success"
 
@@ -217,8 +243,11 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
     by_date: dict[str, set[str]] = {}
     for path, ingest_date in zip(table["path"], table["ingest_date"], strict=True):
         by_date.setdefault(ingest_date, set()).add(path)
-    assert by_date == {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
-    assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"]
+    assert by_date == {
+        "2026-11-18": day_one["good"],
+        "2026-11-19": day_two["good"] | day_two["late"],
+    }
+    assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"] | day_two["late"]
 
 
 def test_retried_tasks_made_one_cluster_and_added_each_step_once(stack, day_two):
@@ -322,7 +351,8 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day
             for day in table["ingest_date"].unique()
         }
 
-    expected = {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"]}
+    # The late image was modified on day two: a full rebuild files it there too.
+    expected = {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"] | day_two["late"]}
     state, tasks, _ = stack.run(RUN_TWO, conf={"mode": "full"})
     assert state == "success", tasks
     assert by_date() == expected
@@ -330,4 +360,4 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day
     assert state == "success", tasks
     assert by_date() == expected
     rows = pca_rows(stack)
-    assert len(rows) == len(day_one["good"] | day_two["good"]) == 20
+    assert len(rows) == len(day_one["good"] | day_two["good"] | day_two["late"]) == 21

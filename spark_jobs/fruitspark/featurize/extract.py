@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -29,6 +30,7 @@ def list_images(input_uri: str, window: Window) -> list[ListedFile]:
     rebuild lists everything. Listed on the driver (see fruitspark.listing): only names and
     sizes, no content.
     """
+    started = time.perf_counter()
     if window.after and window.before:
         days = days_to_list(window.after, window.before)
         listed = list(list_landing(input_uri, days))
@@ -36,7 +38,8 @@ def list_images(input_uri: str, window: Window) -> list[ListedFile]:
     else:
         listed = list(list_files(input_uri))
         where = "every folder (no window: a full rebuild)"
-    log.info("listed %d object(s) under %s: %s", len(listed), input_uri, where)
+    seconds = time.perf_counter() - started
+    log.info("listed %d object(s) under %s in %.2fs: %s", len(listed), input_uri, seconds, where)
     return [
         file
         for file in listed
