@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fruitspark.listing import list_files
+from fruitspark.listing import filesystem_of, list_files
 from localaws.airflow_runs import airflow, airflow_environment, run_dag, task_seconds
 from localaws.client import CREDENTIALS, REGION, client, upload_folder
 from localaws.process import LocalAws
@@ -65,6 +65,7 @@ def featurize_listing(s3) -> tuple[int, float]:
 def full_listing_requests(endpoint: str) -> int:
     """What a full listing of images/ costs: the sensor's and featurize's before the layout."""
     os.environ.update({**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION})
+    filesystem_of.cache_clear()  # each case has its own local AWS, on its own port
     with recorded_requests(endpoint) as served:
         sum(1 for _ in list_files(f"s3://{BUCKET}/images/"))
     return sum(request.is_list_objects for request in served)
@@ -89,7 +90,9 @@ def one_case(older: int) -> dict:
         airflow(environment, "db", "migrate", log=log)
         rounds = [one_run(aws.endpoint, s3, environment, log) for _ in range(ROUNDS)]
         median = {key: statistics.median(run[key] for run in rounds) for key in rounds[0]}
-        return {"older": older, **median, "full_listing": full_listing_requests(aws.endpoint)}
+        case = {"older": older, **median, "full_listing": full_listing_requests(aws.endpoint)}
+        print(case, flush=True)
+        return case
 
 
 def one_run(endpoint: str, s3, environment: dict[str, str], log: Path) -> dict:
