@@ -9,6 +9,9 @@ PARTITION_COLUMNS = ("model", "ingest_date")
 REJECTED_FOLDER = "_rejected"
 # Inside every features dataset too: each run's counts, read by the DAG for its asset events.
 SUMMARY_FOLDER = "_summary"
+# Inside every features dataset too: PCA's sufficient statistics of each day, month and year
+# of a model's features, <root>/_stats/model=<cnn>/<day|month|year>=<when>.<fingerprint>.npz.
+STATS_FOLDER = "_stats"
 # Beside a PCA output's versions: the manifest naming the published one (fruitspark.publication).
 LATEST = "_LATEST"
 
@@ -23,3 +26,12 @@ def summary_key(model: str, ingest_date: str) -> str:
     return (
         f"{SUMMARY_FOLDER}/{partition('model', model)}/{partition('ingest_date', ingest_date)}.json"
     )
+
+
+def published_folders(manifest: dict) -> list[str]:
+    """The folders, relative to a PCA output, that hold the rows of the version a _LATEST
+    manifest publishes: one per ingest date. A manifest written before daily appends names
+    a version whose folder holds its rows directly."""
+    if "segments" not in manifest:
+        return [manifest["version"]]
+    return [f"{manifest['version']}/{entry['folder']}" for entry in manifest["segments"].values()]

@@ -1,12 +1,13 @@
 """Versioned outputs, published atomically: what a reader sees is always a complete version.
 
-    <root>/v=<UTC timestamp>/   one run's whole output (rows, _model/, _report/)
-    <root>/_LATEST              {"version": "v=…", "rows": N, …}: the published version
+    <root>/v=<UTC timestamp>/   a version: its rows, _model/ and _report/
+    <root>/_LATEST              {"version": "v=…", "rows": N, "segments": {…}, …}
 
-A run writes its own new version folder and, only once that is complete, replaces _LATEST.
-A run that fails or is killed at any moment leaves the previous _LATEST, and the version it
-names, as they were. Readers follow _LATEST (read_latest); older versions are pruned after
-a new one is published.
+A run writes new folders only, never over a published one, and then replaces _LATEST, which
+names the version and the folders of its rows (fruits_contract.layout.published_folders). A
+run that fails or is killed at any moment leaves the previous _LATEST, and what it names,
+as they were. Readers follow _LATEST (read_latest); older versions are pruned after a new
+one is published.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-from fruits_contract.layout import LATEST
+from fruits_contract.layout import LATEST, published_folders
 from fruitspark.hadoop_fs import delete_children, list_children, read_text, replace_file
 
 VERSION_PREFIX = "v="
@@ -38,7 +39,7 @@ def read_latest(spark: SparkSession, root: str) -> DataFrame:
     manifest = latest_manifest(spark, root)
     if manifest is None:
         raise FileNotFoundError(f"nothing published under {root}: there is no {LATEST}")
-    return spark.read.parquet(f"{root}/{manifest['version']}")
+    return spark.read.parquet(*(f"{root}/{folder}" for folder in published_folders(manifest)))
 
 
 def publish(spark: SparkSession, root: str, manifest: dict) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, share
 
 USAGE = """spark-submit spark_jobs/fruits_pca.py --input FEATURES_URI --output URI [--model NAME]
-        (--k N | --variance 0.95) [--keep-versions 3]"""
+        (--k N | --variance 0.95) [--keep-versions 3] [--drift 0.005] [--refit-days 30]
+        [--refit]"""
 DESCRIPTION = "standardize features, keep principal components"
 INPUT_HELP = "features dataset root (featurize output)"
 OUTPUT_HELP = "root of the published versions"
@@ -22,6 +23,9 @@ class PcaArgs:
     k: int | None  # exactly one of k and variance
     variance: float | None
     keep_versions: int = 3
+    drift: float = 0.005  # a refit is due when the kept variance falls by more
+    refit_days: int = 30  # a refit is due when the published fit is this old
+    refit: bool = False  # a refit whatever the drift: what full mode asks
 
 
 def parse_args(argv: Sequence[str]) -> PcaArgs:
@@ -33,6 +37,22 @@ def parse_args(argv: Sequence[str]) -> PcaArgs:
     )
     parser.add_argument(
         "--keep-versions", type=at_least(1), default=3, help="published versions kept (default 3)"
+    )
+    parser.add_argument(
+        "--drift",
+        type=share,
+        default=0.005,
+        help="refit when the published components keep this much less of the variance than "
+        "they were fitted to (default 0.005)",
+    )
+    parser.add_argument(
+        "--refit-days",
+        type=at_least(1),
+        default=30,
+        help="refit when the published fit is this many days old (default 30)",
+    )
+    parser.add_argument(
+        "--refit", action="store_true", help="refit and re-project all history, whatever else"
     )
     parsed = parse_job_args(parser, argv)
     return frozen(PcaArgs, parsed, output=parsed.output.rstrip("/"))

@@ -1,19 +1,22 @@
-"""pca's job: extract, fit, write a version, publish it, prune the oldest."""
+"""pca's job: the statistics of the days that changed, the fit from all of them, and either a
+refit (a new version, all history re-projected) or an append of the changed days to the
+published version; then _LATEST, and the pruning of what it no longer names."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-import numpy as np
 from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
 from pyspark.sql import SparkSession
 
-from fruitspark.pca import extract, load, maths
+from fruits_contract.layout import partition
+from fruitspark.pca import extract, history, load, maths, policy
 from fruitspark.pca.arguments import PcaArgs, parse_args
 from fruitspark.pca.maths import PcaInputError
-from fruitspark.publication import new_version, prune_versions, publish
+from fruitspark.publication import latest_manifest, new_version, prune_versions, publish
 from fruitspark.session import run_job
 
 log = logging.getLogger("pca")
@@ -25,56 +28,124 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
             f"--output {args.output} is inside the features dataset {dataset}: PCA rows there "
             "would break every later read of its features"
         )
-    extract.size_partitions(spark, args.input, args.model)
-    features = extract.extract_features(spark, args.input, args.model)
-    stats = extract.feature_stats(features)
-    maths.check_input(stats, args.model, args.input, args.k)
+    extract.size_tasks(spark)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(history.STATS_BATCH_ROWS))
+    input_root = args.input.rstrip("/")
+    features = extract.extract_features(spark, input_root, args.model)
+    days = history.scan_days(spark, features, f"{input_root}/{partition('model', args.model)}")
+    statistics = history.Statistics(spark, features, input_root, args.model, days)
+    moments = statistics.total()
+    maths.check_input(moments, args.model, args.input, args.k)
     log.info(
-        "fitting on %d rows of %d features (%d classes)",
-        stats.rows,
-        stats.feature_size,
-        stats.classes,
+        "statistics of %d rows of %d features (%d classes) over %d day(s); computed for %s",
+        moments.count,
+        moments.feature_size,
+        len(moments.labels),
+        len(days.fingerprints),
+        ", ".join(statistics.computed) or "none: every day's were stored",
     )
-
-    scaler = maths.fit_scaler(features)
-    if not np.any(scaler.std.toArray() > 0):
-        raise PcaInputError(
-            f"all {stats.rows} {args.model} feature vectors are identical: there is no "
-            "variance to keep"
-        )
     warnings = []
-    if (args.k or 0) > stats.rows - 1:
+    if (args.k or 0) > moments.count - 1:
         warnings.append(
-            f"--k {args.k} is more than {stats.rows} rows allow: the components after the first "
-            f"{stats.rows - 1} explain no variance"
+            f"--k {args.k} is more than {moments.count} rows allow: the components after the "
+            f"first {moments.count - 1} explain no variance"
         )
         log.warning(warnings[-1])
-    pca = maths.fit_pca(scaler.transform(features), stats.feature_size, args.k, args.variance)
-    model = PipelineModel(stages=[scaler, pca])
 
-    version = new_version()
-    version_uri = f"{args.output}/{version}"
-    log.info("writing version %s", version_uri)
-    load.project(model, features).write.parquet(version_uri)
-    model.write().save(f"{version_uri}/_model")
-    load.write_portable_model(spark, maths.portable_model(scaler, pca), f"{version_uri}/_model")
-    report = load.build_report(
-        args.model, args.input, args.variance, version, stats, pca.explainedVariance, warnings
+    fresh = maths.fit(moments, args.k, args.variance)
+    rules = policy.Policy(args.k, args.variance, args.drift, args.refit_days, args.refit)
+    published = latest_manifest(spark, args.output)
+    published_fit = None
+    if published and "segments" in published:
+        published_fit = load.read_fit(spark, f"{args.output}/{published['version']}")
+    kept = maths.kept_variance(moments, published_fit) if published_fit else None
+    decision = policy.decide(
+        rules, published, published_fit, kept, fresh, min(moments.model_ids), datetime.now(UTC)
     )
-    load.write_report(spark, report, spark.read.parquet(version_uri), f"{version_uri}/_report")
-
-    published = load.manifest(report)
-    publish(spark, args.output, published)
+    log.info("%s: %s", "refit" if decision.refit else "no refit", decision.reason)
+    run_time = new_version().removeprefix("v=")
+    if decision.refit:
+        report, manifest = refit(spark, args, features, days, moments, fresh, decision, rules)
+    else:
+        report, manifest = append(
+            spark, args, features, days, moments, published, published_fit, decision, run_time
+        )
+    publish(spark, args.output, manifest)
     log.info(
-        "published %s: k=%d components, %.1f%% of the variance, %d rows",
-        version,
-        report["k"],
-        100 * published["variance"],
-        stats.rows,
+        "published %s: k=%d components, %.1f%% of the variance, %d rows (%d projected now)",
+        manifest["version"],
+        manifest["k"],
+        100 * manifest["variance"],
+        manifest["rows"],
+        report["rows_projected"],
     )
+    version_uri = f"{args.output}/{manifest['version']}"
+    for pruned in load.prune_segments(spark, version_uri, manifest):
+        log.info("pruned the replaced rows %s/%s", version_uri, pruned)
     for pruned in prune_versions(spark, args.output, args.keep_versions):
         log.info("pruned the older version %s/%s", args.output, pruned)
+    for pruned in statistics.prune():
+        log.info("pruned the outdated statistics %s/%s", statistics.folder, pruned)
     return report
+
+
+def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules):
+    """A new version: the fresh fit, and every row that counts projected with it."""
+    version = new_version()
+    version_uri = f"{args.output}/{version}"
+    folder = load.rows_folder(version.removeprefix("v="))
+    log.info("writing version %s: every row, re-projected", version_uri)
+    model = maths.spark_model(fresh)
+    rows = extract.rows_that_count(spark, features, days.superseded_rows)
+    load.write_rows(model, rows, f"{version_uri}/{folder}")
+    segments = load.segments(spark, version_uri, folder, days.fingerprints)
+    model.write().save(f"{version_uri}/_model")
+    load.write_portable_model(spark, maths.portable_model(fresh), f"{version_uri}/_model")
+    report = load.build_report(
+        args.model, args.input, args.variance, version, moments, fresh, decision, segments, []
+    )
+    load.write_report(
+        spark, report, spark.read.parquet(f"{version_uri}/{folder}"), f"{version_uri}/_report"
+    )
+    manifest = load.manifest(report, segments, policy.fitted_with(rules), report["created_at"])
+    return report, manifest
+
+
+def append(spark, args, features, days, moments, published, published_fit, decision, run_time):
+    """The published version, with the days whose features changed since (new days, mostly)
+    projected with its model, and the days gone from the features dropped."""
+    version = published["version"]
+    version_uri = f"{args.output}/{version}"
+    kept_segments = {
+        day: entry
+        for day, entry in published["segments"].items()
+        if days.fingerprints.get(day) == entry["fingerprint"]
+    }
+    changed = sorted(set(days.fingerprints) - set(kept_segments))
+    new_segments = {}
+    if changed:
+        folder = load.rows_folder(run_time)
+        log.info("appending %s to %s", ", ".join(changed), version_uri)
+        model = PipelineModel.load(f"{version_uri}/_model")
+        rows = extract.rows_that_count(spark, features, days.superseded_rows, changed)
+        load.write_rows(model, rows, f"{version_uri}/{folder}")
+        new_segments = load.segments(spark, version_uri, folder, days.fingerprints)
+    report = load.build_report(
+        args.model,
+        args.input,
+        args.variance,
+        version,
+        moments,
+        published_fit,
+        decision,
+        new_segments,
+        [],
+    )
+    load.write_append_report(spark, report, version_uri, run_time)
+    manifest = load.manifest(
+        report, {**kept_segments, **new_segments}, published["fitted_with"], published["created_at"]
+    )
+    return report, manifest
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:

@@ -1,19 +1,21 @@
-"""pca's maths: what the input allows, the scaler, the number of components, the fit, and the
-arrays numpy needs to project without Spark."""
+"""pca's maths: what the input allows, the fit from the features' moments, how much of the
+variance a published fit still keeps, and the models that project: Spark ML's, and the
+arrays numpy needs without Spark."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pyspark import SparkContext
+from pyspark.ml import PipelineModel
 from pyspark.ml.common import _py2java
-from pyspark.ml.feature import PCA, PCAModel, StandardScaler, StandardScalerModel
+from pyspark.ml.feature import PCAModel, StandardScalerModel
 from pyspark.ml.linalg import DenseMatrix, DenseVector
-from pyspark.sql import DataFrame
 
-from fruitspark.pca.extract import FeatureStats
+from fruitspark.pca.moments import Moments
 
 log = logging.getLogger("pca")
 
@@ -22,37 +24,45 @@ class PcaInputError(ValueError):
     """The input cannot give the PCA asked for; nothing is written."""
 
 
-def check_input(stats: FeatureStats, cnn: str, input_uri: str, k: int | None) -> None:
+def check_input(moments: Moments, cnn: str, input_uri: str, k: int | None) -> None:
     """Refuse, before any fit, what cannot give the PCA asked for."""
-    if stats.rows == 0:
+    if moments.count == 0:
         raise PcaInputError(f"no {cnn} features under {input_uri}")
-    if stats.unrecorded:
+    if moments.unrecorded:
         raise PcaInputError(
-            f"{stats.unrecorded} {cnn} feature rows under {input_uri} do not record their model "
-            "file (written by an earlier featurize): rebuild them with a full featurize run"
+            f"{moments.unrecorded} {cnn} feature rows under {input_uri} do not record their "
+            "model file (written by an earlier featurize): rebuild them with a full featurize run"
         )
-    if stats.rows < 2:
-        raise PcaInputError(f"PCA needs at least 2 {cnn} images; there is {stats.rows}")
-    if stats.model_ids > 1:
+    if moments.count < 2:
+        raise PcaInputError(f"PCA needs at least 2 {cnn} images; there is {moments.count}")
+    if len(moments.model_ids) > 1:
+        model_ids = sorted(moments.model_ids)
         raise PcaInputError(
-            f"{cnn} features come from {stats.model_ids} model files "
-            f"({stats.first_model_id} ... {stats.last_model_id}): PCA fits one model's "
+            f"{cnn} features come from {len(model_ids)} model files "
+            f"({model_ids[0]} ... {model_ids[-1]}): PCA fits one model's "
             "features; rebuild them with a full featurize run (mode=full) with one model file"
         )
-    if stats.smallest != stats.feature_size:
+    if k is not None and k > moments.feature_size:
+        raise PcaInputError(f"--k {k} is larger than the feature size {moments.feature_size}")
+    if not np.any(np.diag(moments.comoment) > 0):
         raise PcaInputError(
-            f"{cnn} features have sizes from {stats.smallest} to "
-            f"{stats.feature_size}: they do not come from one CNN"
+            f"all {moments.count} {cnn} feature vectors are identical: there is no variance "
+            "to keep"
         )
-    if k is not None and k > stats.feature_size:
-        raise PcaInputError(f"--k {k} is larger than the feature size {stats.feature_size}")
 
 
-def fit_scaler(features: DataFrame) -> StandardScalerModel:
-    """Mean and std: Spark's StandardScaler does not center unless asked, nor does its PCA."""
-    return StandardScaler(withMean=True, withStd=True, inputCol="features", outputCol="scaled").fit(
-        features
-    )
+@dataclass(frozen=True)
+class Fit:
+    """A PCA of standardized features: Spark's StandardScaler (sample std) then its PCA."""
+
+    mean: np.ndarray
+    std: np.ndarray  # 0 for a constant feature, which the scaler maps to 0
+    components: np.ndarray  # (n, k), one column per component
+    explained: np.ndarray  # (k,) share of the variance of each kept component
+
+    @property
+    def k(self) -> int:
+        return self.components.shape[1]
 
 
 def choose_k(explained: Sequence[float], target: float) -> int:
@@ -65,45 +75,79 @@ def choose_k(explained: Sequence[float], target: float) -> int:
     return len(explained)
 
 
-def fit_pca(scaled: DataFrame, feature_size: int, k: int | None, variance: float | None):
-    """One fit, one eigendecomposition. With a variance target every component is computed,
-    k is chosen from their explained variance, and the model is cut to k components."""
-    model = PCA(k=k or feature_size, inputCol="scaled", outputCol="pca").fit(scaled)
+def standardized_covariance(moments: Moments, std: np.ndarray) -> np.ndarray:
+    """The covariance of the features once divided by std, a zero std mapping to 0."""
+    scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 0)
+    return moments.covariance * np.outer(scale, scale)
+
+
+def fit(moments: Moments, k: int | None, variance: float | None) -> Fit:
+    """One eigendecomposition of the n×n correlation matrix, in float64 on the driver: what
+    StandardScaler then PCA compute from the rows, computed from their moments."""
+    std = np.sqrt(np.clip(np.diag(moments.covariance), 0, None))
+    eigenvalues, eigenvectors = np.linalg.eigh(standardized_covariance(moments, std))
+    order = np.argsort(eigenvalues)[::-1]
+    eigenvalues = np.clip(eigenvalues[order], 0, None)
+    explained = eigenvalues / eigenvalues.sum()
     if k is None:
-        k = choose_k(model.explainedVariance.toArray(), variance)
+        k = choose_k(explained, variance)
         log.info("%d component(s) explain at least %.1f%% of the variance", k, 100 * variance)
-        model = first_components(model, k)
-    return model
+    return Fit(moments.mean, std, eigenvectors[:, order[:k]], explained[:k])
 
 
-def first_components(model: PCAModel, k: int) -> PCAModel:
-    """The same fitted PCA, cut to its first k components.
+def kept_variance(moments: Moments, published: Fit) -> float:
+    """The share of the features' variance that the published components keep, measured in
+    the published model's standardized space: what its projection of today's rows retains."""
+    covariance = standardized_covariance(moments, published.std)
+    total = np.trace(covariance)
+    kept = np.einsum("ik,ij,jk->", published.components, covariance, published.components)
+    return float(kept / total) if total > 0 else 0.0
 
-    PySpark cannot build a PCAModel from values; the Scala constructor is package-private
-    in Scala only, so it is reachable through the JVM gateway.
+
+def spark_model(fit_: Fit) -> PipelineModel:
+    """StandardScaler then PCA, as Spark ML models built from the fit's values.
+
+    PySpark cannot build these models from values; their Scala constructors are
+    package-private in Scala only, so they are reachable through the JVM gateway.
     """
     context = SparkContext._active_spark_context
-    pc = model.pc.toArray()[:, :k]
-    explained = model.explainedVariance.toArray()[:k]
-    java_model = context._jvm.org.apache.spark.ml.feature.PCAModel(
-        model.uid,
-        _py2java(context, DenseMatrix(pc.shape[0], k, pc.flatten(order="F"))),
-        _py2java(context, DenseVector(explained)),
+    jvm = context._jvm.org.apache.spark.ml.feature
+    scaler = jvm.StandardScalerModel(
+        "standard_scaler", _py2java(context, DenseVector(fit_.std)),
+        _py2java(context, DenseVector(fit_.mean)),
     )
-    java_model.setInputCol(model.getInputCol()).setOutputCol(model.getOutputCol())
-    java_model.set(java_model.getParam("k"), k)
-    return PCAModel(java_model)
+    scaler.set(scaler.getParam("withMean"), True).set(scaler.getParam("withStd"), True)
+    scaler.setInputCol("features").setOutputCol("scaled")
+    n, k = fit_.components.shape
+    pca = jvm.PCAModel(
+        "pca",
+        _py2java(context, DenseMatrix(n, k, fit_.components.flatten(order="F"))),
+        _py2java(context, DenseVector(fit_.explained)),
+    )
+    pca.setInputCol("scaled").setOutputCol("pca")
+    pca.set(pca.getParam("k"), k)
+    return PipelineModel(stages=[StandardScalerModel(scaler), PCAModel(pca)])
 
 
-def portable_model(scaler: StandardScalerModel, pca: PCAModel) -> dict[str, np.ndarray]:
+def portable_model(fit_: Fit) -> dict[str, np.ndarray]:
     """What numpy needs to project new features: (x - mean) / std @ components.
 
-    A zero std (a constant feature) is stored as 1: the scaler maps that feature to 0.
+    A constant feature's std is stored as inf: (x - mean) / inf is 0, as Spark's scaler makes
+    it, even for a later row where that feature varies.
     """
-    std = scaler.std.toArray()
     return {
-        "mean": scaler.mean.toArray(),
-        "std": np.where(std > 0, std, 1.0),
-        "components": pca.pc.toArray(),
-        "explained_variance": pca.explainedVariance.toArray(),
+        "mean": fit_.mean,
+        "std": np.where(fit_.std > 0, fit_.std, np.inf),
+        "components": fit_.components,
+        "explained_variance": fit_.explained,
     }
+
+
+def from_portable(arrays) -> Fit:
+    std = arrays["std"]
+    return Fit(
+        arrays["mean"],
+        np.where(np.isfinite(std), std, 0.0),
+        arrays["components"],
+        arrays["explained_variance"],
+    )

@@ -1,0 +1,231 @@
+"""pca's history: the sufficient statistics of a model's features, kept beside them per day
+and rolled up per month and per year, so that a run reads the rows of the days that changed
+and a bounded number of summaries, not all history.
+
+    <features>/_stats/model=<cnn>/day=2026-11-20.<fingerprint>.npz
+                                 /month=2026-10.<fingerprint>.npz
+                                 /year=2025.<fingerprint>.npz
+
+A day's fingerprint hashes what its statistics depend on: the files of its features
+partition and the paths of it that a later date featurized again (those count with their
+latest features only). A rollup's hashes its members'. So a summary whose file exists is
+current; anything that rewrites a partition (a rerun, a full rebuild, a late re-upload, an
+erasure) changes the fingerprint, and the next run computes that day, and the month and
+year holding it, again. Files are named by content and written whole: a run killed midway
+leaves only complete, still valid summaries.
+
+A run merges the days of the latest month, the months of the latest year before it, and
+one summary per earlier year: at most 31 + 11 + the years.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from fruits_contract.layout import STATS_FOLDER, partition
+from fruitspark.hadoop_fs import delete_children, list_children, list_files, replace_file
+from fruitspark.locations import literal
+from fruitspark.pca import moments as mm
+from fruitspark.pca.maths import PcaInputError
+
+log = logging.getLogger("pca")
+DAY_FOLDER = partition("ingest_date", "")
+PARTIAL_SCHEMA = "moments binary, smallest int, largest int"
+STATS_BATCH_ROWS = 1024  # rows per Arrow batch: a 1,280-feature batch is 10 MB in float64
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The statistics of one day, month or year: a file named after what it summarises."""
+
+    kind: str  # day, month or year
+    key: str  # 2026-11-20, 2026-11 or 2026
+    fingerprint: str
+    members: tuple[Summary, ...] = ()  # a rollup's days or months; none for a day
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.kind}={self.key}.{self.fingerprint}.npz"
+
+
+@dataclass(frozen=True)
+class Days:
+    """Each day of a model's features: its fingerprint, and the rows that no longer count."""
+
+    fingerprints: dict[str, str]  # ingest_date -> fingerprint
+    superseded: dict[str, list[str]]  # ingest_date -> paths featurized again on a later date
+
+    @property
+    def superseded_rows(self) -> list[tuple[str, str]]:
+        return [(path, day) for day, paths in self.superseded.items() for path in paths]
+
+
+def _hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def scan_days(spark: SparkSession, features: DataFrame, model_root: str) -> Days:
+    """One listing of the model's partitions and one pass over its path column: which rows
+    count, and each day's fingerprint. Reads no features."""
+    files: dict[str, list] = defaultdict(list)
+    for relative, size in list_files(spark, model_root):
+        folder, _, name = relative.partition("/")
+        if folder.startswith(DAY_FOLDER) and "/" not in name:
+            files[folder[len(DAY_FOLDER) :]].append((name, size))
+    superseded: dict[str, list[str]] = defaultdict(list)
+    repeated = (
+        features.groupBy("path")
+        .agg(F.max("ingest_date").alias("latest"), F.collect_set("ingest_date").alias("dates"))
+        .where(F.size("dates") > 1)
+    )
+    for row in repeated.toLocalIterator():
+        for day in row.dates:
+            if day != row.latest:
+                superseded[day].append(row.path)
+    superseded = {day: sorted(paths) for day, paths in superseded.items()}
+    fingerprints = {
+        day: _hash([day, sorted(day_files), superseded.get(day, [])])
+        for day, day_files in files.items()
+    }
+    return Days(fingerprints, superseded)
+
+
+def plan(fingerprints: dict[str, str]) -> list[Summary]:
+    """The summaries whose merge is all the days: the latest month's days, the latest year's
+    other months, and every earlier year."""
+    if not fingerprints:
+        return []
+    latest = max(fingerprints)
+    days = [Summary("day", day, fingerprint) for day, fingerprint in sorted(fingerprints.items())]
+    months = _rollups("month", days, lambda day: day.key[:7])
+    years = _rollups("year", list(months.values()), lambda month: month.key[:4])
+    return [
+        *(year for key, year in years.items() if key < latest[:4]),
+        *(month for key, month in months.items() if key[:4] == latest[:4] and key < latest[:7]),
+        *(day for day in days if day.key[:7] == latest[:7]),
+    ]
+
+
+def _rollups(kind: str, members: list[Summary], key_of) -> dict[str, Summary]:
+    groups: dict[str, list[Summary]] = defaultdict(list)
+    for member in members:
+        groups[key_of(member)].append(member)
+    return {
+        key: Summary(kind, key, _hash([[m.file_name] for m in group]), tuple(group))
+        for key, group in sorted(groups.items())
+    }
+
+
+class Statistics:
+    """The stored summaries of one model's features, computed where missing."""
+
+    def __init__(self, spark: SparkSession, features: DataFrame, root: str, cnn: str, days: Days):
+        self.spark, self.features, self.cnn, self.days = spark, features, cnn, days
+        self.folder = f"{root}/{STATS_FOLDER}/{partition('model', cnn)}"
+        self.stored = {name for name in list_children(spark, self.folder) if name.endswith(".npz")}
+        self.computed: list[str] = []  # the days whose statistics this run computed
+
+    def total(self) -> mm.Moments:
+        """The moments of every row that counts, from the stored summaries."""
+        return self._merge_files([self._ensure(summary) for summary in plan(self.days.fingerprints)])
+
+    def prune(self) -> list[str]:
+        """Delete the summaries no fingerprint names any more: of rewritten or removed days."""
+        current = {summary.file_name for summary in _all(plan(self.days.fingerprints))}
+        return delete_children(self.spark, self.folder, sorted(self.stored - current))
+
+    def _ensure(self, summary: Summary) -> str:
+        uri = f"{self.folder}/{summary.file_name}"
+        if summary.file_name not in self.stored:
+            if summary.kind == "day":
+                moments = self._compute_day(summary.key)
+                self.computed.append(summary.key)
+            else:
+                moments = self._merge_files([self._ensure(member) for member in summary.members])
+            replace_file(self.spark, uri, mm.to_bytes(moments))
+            self.stored.add(summary.file_name)
+            log.info("statistics of %s %s: %d row(s), written", summary.kind, summary.key,
+                     moments.count)
+        return uri
+
+    def _compute_day(self, day: str) -> mm.Moments:
+        """One pass over the day's features, in float64 on the workers; the driver merges one
+        partial per task."""
+        rows = self.features.where(F.col("ingest_date") == day)
+        if superseded := self.days.superseded.get(day):
+            paths = self.spark.createDataFrame([(path,) for path in superseded], "path string")
+            rows = rows.join(F.broadcast(paths), "path", "left_anti")
+        partials = (
+            rows.where(F.col("features").isNotNull())
+            .select("label", "model_id", "features")
+            .coalesce(self.spark.sparkContext.defaultParallelism)
+            .mapInPandas(partial_moments, PARTIAL_SCHEMA)
+        )
+        moments, sizes = mm.EMPTY, set()
+        for partial in partials.toLocalIterator():
+            sizes |= {partial.smallest, partial.largest}
+            if partial.moments is not None:
+                moments = mm.merge(moments, mm.from_bytes(partial.moments))
+        if len(sizes) > 1:
+            raise PcaInputError(
+                f"{self.cnn} features have sizes from {min(sizes)} to {max(sizes)}: they do not "
+                "come from one CNN"
+            )
+        return moments
+
+    def _merge_files(self, uris: list[str]) -> mm.Moments:
+        """Merged on the workers, one result per feature size: more than one is refused."""
+        if not uris:
+            return mm.EMPTY
+        files = self.spark.read.format("binaryFile").load([literal(uri) for uri in uris])
+        by_size = (
+            files.select("content")
+            .rdd.map(lambda row: mm.from_bytes(row.content))
+            .filter(lambda moments: moments.count > 0)
+            .map(lambda moments: (moments.feature_size, moments))
+            .reduceByKey(mm.merge, numPartitions=1)
+            .collect()
+        )
+        if len(by_size) > 1:
+            sizes = sorted(size for size, _ in by_size)
+            raise PcaInputError(
+                f"{self.cnn} features have sizes from {sizes[0]} to {sizes[-1]}: they do not "
+                "come from one CNN"
+            )
+        return by_size[0][1] if by_size else mm.EMPTY
+
+
+def _all(summaries: list[Summary]) -> Iterator[Summary]:
+    for summary in summaries:
+        yield summary
+        yield from _all(list(summary.members))
+
+
+def partial_moments(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """mapInPandas: one task's rows as one partial (moments, smallest and largest size).
+    Rows of another size than the first stop the sums: the driver refuses the day."""
+    moments, sizes = mm.EMPTY, set()
+    for batch in batches:
+        sizes |= set(batch["features"].map(len).unique().tolist())
+        if len(sizes) == 1:
+            matrix = np.stack(batch["features"].to_numpy())
+            rows = mm.of_rows(matrix, batch["label"], batch["model_id"])
+            moments = mm.merge(moments, rows)
+    if sizes:
+        yield pd.DataFrame(
+            {
+                "moments": [mm.to_bytes(moments) if len(sizes) == 1 else None],
+                "smallest": [min(sizes)],
+                "largest": [max(sizes)],
+            }
+        )

@@ -1,0 +1,93 @@
+"""When a new version is due: a refit re-projects all history, so it follows the model, not
+the calendar. Plain values in, a decision out: no Spark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from fruitspark.pca.maths import Fit
+
+
+@dataclass(frozen=True)
+class Decision:
+    refit: bool
+    reason: str  # why a refit is due, or why the published model still holds
+    kept_variance: float | None  # the published components' share of today's variance
+    drift: float | None  # how far that share fell below what they were fitted to keep
+
+
+@dataclass(frozen=True)
+class Policy:
+    k: int | None  # asked for: exactly one of k and variance
+    variance: float | None
+    drift: float  # the fall in kept variance tolerated before a refit
+    refit_days: int  # the oldest a published fit may get
+    forced: bool = False  # --refit: full mode rebuilds everything
+
+
+def fitted_with(policy: Policy) -> dict:
+    """What the manifest records of the request a fit answered."""
+    return {"k": policy.k, "variance": policy.variance}
+
+
+def decide(
+    policy: Policy,
+    published: dict | None,
+    published_fit: Fit | None,
+    kept: float | None,
+    fresh: Fit,
+    model_id: str | None,
+    now: datetime,
+) -> Decision:
+    """published is the _LATEST manifest (None before the first run); kept is what its
+    components keep of today's variance, as maths.kept_variance measures it."""
+    if published is None:
+        return Decision(True, "first run: nothing is published yet", None, None)
+    if policy.forced:
+        return Decision(True, "a refit was asked for (--refit, full mode)", kept, None)
+    if "segments" not in published or published_fit is None:
+        return Decision(True, "the published version predates daily appends", None, None)
+    reference = published["variance"] if policy.k else policy.variance
+    drift = None if kept is None else reference - kept
+    if published.get("model_id") != model_id:
+        return Decision(True, "the features now come from another model file", kept, drift)
+    if published.get("fitted_with") != fitted_with(policy):
+        return Decision(
+            True,
+            f"the size asked changed to {_size(fitted_with(policy))} "
+            f"(published: {_size(published.get('fitted_with'))})",
+            kept,
+            drift,
+        )
+    if policy.k is None and fresh.k != published_fit.k:
+        return Decision(True, f"k would change from {published_fit.k} to {fresh.k}", kept, drift)
+    if drift > policy.drift:
+        return Decision(
+            True,
+            f"the published components keep {kept:.2%} of the variance, more than "
+            f"{policy.drift:.2%} below {reference:.2%}",
+            kept,
+            drift,
+        )
+    age = now - datetime.fromisoformat(published["created_at"])
+    if age.days >= policy.refit_days:
+        return Decision(
+            True,
+            f"the published fit is {age.days} days old (refit every {policy.refit_days})",
+            kept,
+            drift,
+        )
+    return Decision(
+        False,
+        f"the published components keep {kept:.2%} of the variance ({reference:.2%} at the "
+        f"fit, {policy.drift:.2%} of drift allowed), and k would stay {published_fit.k}",
+        kept,
+        drift,
+    )
+
+
+def _size(request: dict | None) -> str:
+    if not request:
+        return "unknown"
+    return f"--k {request['k']}" if request.get("k") else f"--variance {request.get('variance')}"
