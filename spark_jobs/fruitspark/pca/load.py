@@ -77,7 +77,11 @@ def prune_segments(spark: SparkSession, version_uri: str, manifest: dict) -> lis
     for folder in list_children(spark, version_uri):
         if not folder.startswith(ROWS_PREFIX):
             continue
-        days = list_children(spark, f"{version_uri}/{folder}")
+        days = [
+            name
+            for name in list_children(spark, f"{version_uri}/{folder}")
+            if name.startswith(partition("ingest_date", ""))
+        ]
         doomed = [day for day in days if f"{folder}/{day}" not in named]
         if len(doomed) == len(days):
             deleted += delete_children(spark, version_uri, [folder])

@@ -14,7 +14,7 @@ class Decision:
     refit: bool
     reason: str  # why a refit is due, or why the published model still holds
     kept_variance: float | None  # the published components' share of today's variance
-    drift: float | None  # how far that share fell below what they were fitted to keep
+    drift: float | None  # how far that share fell since the fit (negative: it rose)
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,10 @@ def decide(
         return Decision(True, "a refit was asked for (--refit, full mode)", kept, None)
     if "segments" not in published or published_fit is None:
         return Decision(True, "the published version predates daily appends", None, None)
+    # With a variance target the components must still reach it; with a fixed k, keep what
+    # they kept when fitted.
     reference = published["variance"] if policy.k else policy.variance
-    drift = None if kept is None else reference - kept
+    drift = None if kept is None else published["variance"] - kept
     if published.get("model_id") != model_id:
         return Decision(True, "the features now come from another model file", kept, drift)
     if published.get("fitted_with") != fitted_with(policy):
@@ -62,7 +64,7 @@ def decide(
         )
     if policy.k is None and fresh.k != published_fit.k:
         return Decision(True, f"k would change from {published_fit.k} to {fresh.k}", kept, drift)
-    if drift > policy.drift:
+    if kept < reference - policy.drift:
         return Decision(
             True,
             f"the published components keep {kept:.2%} of the variance, more than "
@@ -80,8 +82,9 @@ def decide(
         )
     return Decision(
         False,
-        f"the published components keep {kept:.2%} of the variance ({reference:.2%} at the "
-        f"fit, {policy.drift:.2%} of drift allowed), and k would stay {published_fit.k}",
+        f"the published components keep {kept:.2%} of the variance ({published['variance']:.2%}"
+        f" when fitted; a refit below {reference - policy.drift:.2%}), and k would stay "
+        f"{published_fit.k}",
         kept,
         drift,
     )
