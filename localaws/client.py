@@ -13,6 +13,7 @@ import pandas as pd
 from botocore.config import Config
 
 from fruits_contract.landing import landing_key
+from fruits_contract.layout import LATEST, published_folders
 
 REGION = "eu-west-1"
 # Any credentials do for the local AWS; these are no secret.
@@ -89,12 +90,21 @@ def read_parquet(s3, bucket: str, prefix: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def latest_manifest(s3, bucket: str, root: str) -> dict:
+    """root/_LATEST: the published version, and the folders of its rows."""
+    return json.loads(s3.get_object(Bucket=bucket, Key=f"{root}{LATEST}")["Body"].read())
+
+
 def latest_version(s3, bucket: str, root: str) -> str:
     """The key prefix of the version that root/_LATEST publishes, e.g. "pca/model=x/v=…/"."""
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{root}_LATEST")["Body"].read())
-    return f"{root}{manifest['version']}/"
+    return f"{root}{latest_manifest(s3, bucket, root)['version']}/"
 
 
 def read_latest(s3, bucket: str, root: str) -> pd.DataFrame:
-    """The rows of the published version under root (a prefix ending in /)."""
-    return read_parquet(s3, bucket, latest_version(s3, bucket, root))
+    """The rows of the published version under root (a prefix ending in /): the folders its
+    manifest names, not whatever else the version's folder holds."""
+    frames = [
+        read_parquet(s3, bucket, f"{root}{folder}/")
+        for folder in published_folders(latest_manifest(s3, bucket, root))
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -44,7 +44,8 @@ def features_extra(summary: dict[str, Any] | None, summary_uri: str) -> dict[str
 
 
 def pca_extra(manifest: dict[str, Any] | None, root: str) -> dict[str, Any]:
-    """The PCA event: the version this run published, its k and the variance it keeps."""
+    """The PCA event: the version this run published, its k and the variance it keeps, and
+    whether the run refitted it (and why) or appended to it."""
     if manifest is None:
         return {"root": root, "missing": f"no {LATEST} there"}
     return {
@@ -55,6 +56,12 @@ def pca_extra(manifest: dict[str, Any] | None, root: str) -> dict[str, Any]:
         "k": manifest["k"],
         "variance": manifest["variance"],
         "rows": manifest["rows"],
+        # What this run did to the version: refitted it, or appended the day (since #23).
+        "refit": manifest.get("refit"),
+        "refit_reason": manifest.get("refit_reason"),
+        "kept_variance": manifest.get("kept_variance"),
+        "drift": manifest.get("drift"),
+        "updated_at": manifest.get("updated_at"),
     }
 
 

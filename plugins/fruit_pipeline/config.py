@@ -80,10 +80,17 @@ class PipelineConfig(BaseModel):
     )
     images_prefix: KeyPrefix = Field("images/", description="where photos land, a folder a class")
     features_prefix: KeyPrefix = Field("features/", description="featurize output")
-    pca_prefix: KeyPrefix = Field("pca/", description="PCA output: a new version every run")
+    pca_prefix: KeyPrefix = Field("pca/", description="PCA output: versions, each day appended")
     pca_keep_versions: int = Field(
         3, ge=1, description="PCA versions kept, the published one included"
     )
+    pca_drift: float = Field(
+        0.005,
+        gt=0,
+        lt=1,
+        description="refit PCA when its components keep this much less of the variance than due",
+    )
+    pca_refit_days: int = Field(30, ge=1, description="refit PCA at least this often, in days")
     artifacts_uri: S3FolderUri = Field(
         "s3://fruits-data/artifacts/",
         description="job scripts, package, bootstrap, requirements, ONNX models",

@@ -31,6 +31,7 @@ MODEL = "{{ params.model }}"
 CORE_MARKET = "{{ 'SPOT' if params.spot else 'ON_DEMAND' }}"
 CORE_INSTANCE_TYPE = "{{ params.core_instance_type }}"
 CORE_INSTANCE_COUNT = "{{ params.core_instance_count }}"
+MODE = "{{ params.mode }}"  # full: PCA refits whatever the drift
 # Full mode has no window: featurize then reads every image.
 WINDOW_START = "{{ data_interval_start.isoformat() if params.mode == 'incremental' else '' }}"
 WINDOW_END = "{{ data_interval_end.isoformat() if params.mode == 'incremental' else '' }}"
@@ -140,7 +141,8 @@ def spark_submit(config: PipelineConfig, job: JobSpec, arguments: list[str]) -> 
 
 
 def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
-    """featurize the run's data interval (every image in full mode), then PCA of that model."""
+    """featurize the run's data interval (every image in full mode), then PCA of that model:
+    the day appended to the published version, or a refit when one is due."""
     featurize = spark_submit(
         config,
         FEATURIZE,
@@ -163,6 +165,9 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--model={MODEL}",
             PCA_SIZE,
             f"--keep-versions={config.pca_keep_versions}",
+            f"--drift={config.pca_drift}",
+            f"--refit-days={config.pca_refit_days}",
+            f"--mode={MODE}",
         ],
     )
     return [featurize, pca]

@@ -170,7 +170,9 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
     summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "mobilenet_v2"}
     summary |= {"model_id": "sha256:ab", "ingest_date": ingest_date}
     manifest = {"version": "v=20261121T000000000000Z", "rows": 40, "k": 7, "variance": 0.951}
-    manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab"}
+    manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab", "refit": False}
+    manifest |= {"refit_reason": "the published components keep 95.30% of the variance"}
+    manifest |= {"kept_variance": 0.953, "drift": -0.002, "updated_at": "2026-11-22T00:00:00"}
     written = {
         f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json": summary,
         "pca/model=mobilenet_v2/_LATEST": manifest,
@@ -206,6 +208,11 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
             "k": 7,
             "variance": 0.951,
             "rows": 40,
+            "refit": False,
+            "refit_reason": manifest["refit_reason"],
+            "kept_variance": 0.953,
+            "drift": -0.002,
+            "updated_at": "2026-11-22T00:00:00",
         },
     }
 

@@ -27,6 +27,16 @@ def test_the_pca_extra_names_the_published_version_folder():
     extra = pca_extra(manifest, "s3://b/pca/model=vgg16/")
     assert extra["version_uri"] == "s3://b/pca/model=vgg16/v=1/"
     assert (extra["k"], extra["variance"], extra["rows"]) == (2, 0.97, 5)
+    assert extra["refit"] is None, "a manifest written before daily appends says nothing of them"
+
+
+def test_the_pca_extra_says_whether_the_run_refitted_and_why():
+    manifest = {"version": "v=1", "rows": 5, "k": 2, "variance": 0.97, "model": "vgg16"}
+    manifest |= {"model_id": "sha256:cd", "refit": True, "refit_reason": "k would change"}
+    manifest |= {"kept_variance": 0.93, "drift": 0.04, "updated_at": "2026-11-22T00:00:00"}
+    extra = pca_extra(manifest, "s3://b/pca/model=vgg16/")
+    assert (extra["refit"], extra["refit_reason"]) == (True, "k would change")
+    assert (extra["kept_variance"], extra["drift"]) == (0.93, 0.04)
 
 
 def test_an_output_not_found_is_named_under_missing():

@@ -76,6 +76,7 @@ def test_incremental_featurize_reads_the_data_interval(dag):
     assert "--ingest-date=2026-11-20" in featurize
     assert "--model=mobilenet_v2" in featurize
     assert "--variance=0.95" in pca
+    assert {"--drift=0.005", "--refit-days=30", "--mode=incremental"} <= set(pca)
 
 
 def test_full_mode_has_no_window_and_k_replaces_variance(dag):
@@ -83,6 +84,7 @@ def test_full_mode_has_no_window_and_k_replaces_variance(dag):
     assert "--modified-after=" in featurize
     assert "--modified-before=" in featurize
     assert "--k=12" in pca
+    assert "--mode=full" in pca, "a full rebuild refits PCA whatever the drift"
     assert not any(argument.startswith("--variance") for argument in pca)
     assert any(argument.endswith("model=vgg16/") for argument in pca)
 
@@ -99,6 +101,8 @@ CUSTOM = {
     "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.large",
     "FRUITS_JOB_FLOW_ROLE": "acme-emr-nodes",
     "FRUITS_SERVICE_ROLE": "acme-emr-service",
+    "FRUITS_PCA_DRIFT": "0.02",
+    "FRUITS_PCA_REFIT_DAYS": "7",
 }
 
 
@@ -118,6 +122,7 @@ def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
     request = job_flow_overrides(config, "fruit_features")
     steps = spark_steps(config)
     assert request["ReleaseLabel"] == "emr-7.2.0"
+    assert {"--drift=0.02", "--refit-days=7"} <= set(steps[1]["HadoopJarStep"]["Args"])
     assert request["LogUri"] == "s3://acme-logs/emr/"
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
     assert request["Instances"]["InstanceGroups"][0]["InstanceType"] == "m6i.large"

@@ -57,6 +57,8 @@ def test_a_pca_command_line_is_one_frozen_value():
     assert pca_args(["--input=f/", "--output=p/", "--variance=0.9"]) == PcaArgs(
         input="f/", output="p", model="mobilenet_v2", k=None, variance=0.9, keep_versions=3
     )
+    refit = pca_args(["--input=f", "--output=p", "--k=4", "--mode=full", "--refit-days=7"])
+    assert (refit.mode, refit.refit_days, refit.drift) == ("full", 7, 0.005)
     assert pca_args(["--input=f", "--output=p", "--k=4", "--keep-versions=1"]).k == 4
 
 
@@ -67,6 +69,8 @@ def test_a_pca_command_line_is_one_frozen_value():
         (["--variance", "1.5"], "--variance: must be in (0, 1], not 1.5"),
         (["--variance", "much"], "--variance: not a number: 'much'"),
         (["--k", "2", "--keep-versions", "0"], "--keep-versions: must be at least 1"),
+        (["--k", "2", "--drift", "0"], "--drift: must be in (0, 1], not 0.0"),
+        (["--k", "2", "--mode", "rebuild"], "--mode: invalid choice: 'rebuild'"),
     ],
 )
 def test_pca_refuses_out_of_range_values_naming_them(arguments, named, capsys):

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fruits_contract.jobs import JOBS
+from fruits_contract.layout import published_folders
 from fruitspark.models import identity
 from scripts.fruits_sample import generate
 from scripts.keras_export import Weights, export_onnx
@@ -145,7 +146,7 @@ def pca_killed_once_written(arguments: list[str], output: Path, marker: str) -> 
 
     def new_version() -> Path | None:
         started = set(output.glob("v=*")) - before
-        return next((path for path in started if (path / marker).exists()), None)
+        return next((path for path in started if any(path.glob(marker))), None)
 
     try:
         wait_for(new_version, running)
@@ -156,22 +157,23 @@ def pca_killed_once_written(arguments: list[str], output: Path, marker: str) -> 
 
 
 def test_a_pca_run_killed_while_writing_leaves_the_published_version(tmp_path):
-    """kill -9 once a new version's rows are being written; then another run, once its model
-    is. Spark's committer stages the rows under _temporary; the model comes after them."""
+    """kill -9 once a refit's rows are being written; then another refit, once its model is.
+    Spark's committer stages the rows under _temporary; the model comes after them."""
     features, reduced = tmp_path / "features", tmp_path / "pca"
     write_synthetic_features(features, rows=2000, size=64)
-    arguments = ["--input", str(features), "--output", str(reduced), "--k", "3"]
+    arguments = ["--input", str(features), "--output", str(reduced), "--k", "3", "--mode", "full"]
     assert job("pca", *arguments).returncode == 0
     latest = (reduced / "_LATEST").read_bytes()
     version = reduced / json.loads(latest)["version"]
     files_before = {path: path.stat().st_mtime_ns for path in version.rglob("*")}
 
-    for marker in ("_temporary", "_model"):
+    for marker in ("rows-*/_temporary", "_model"):
         killed = pca_killed_once_written(arguments, reduced, marker)
         assert not (killed / "_report" / "report.json").exists(), "killed before the end"
         assert (reduced / "_LATEST").read_bytes() == latest
         assert {path: path.stat().st_mtime_ns for path in version.rglob("*")} == files_before
-        assert pq.read_table(version).num_rows == 2000
+        folders = published_folders(json.loads(latest))
+        assert sum(pq.read_table(reduced / folder).num_rows for folder in folders) == 2000
 
     assert job("pca", *arguments).returncode == 0, "the next run publishes"
     assert json.loads((reduced / "_LATEST").read_text())["version"] > killed.name

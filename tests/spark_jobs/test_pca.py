@@ -223,7 +223,7 @@ def test_each_refit_publishes_a_new_version_and_keeps_the_newest(spark, features
     arguments = ["--input", root, "--output", str(tmp_path), "--k", "2", "--keep-versions", "2"]
     published_versions = []
     for _ in range(3):
-        assert pca.main([*arguments, "--refit"], spark) == 0
+        assert pca.main([*arguments, "--mode", "full"], spark) == 0
         published_versions.append(published(tmp_path).name)
     assert len(set(published_versions)) == 3
     assert published_versions == sorted(published_versions)
@@ -233,7 +233,7 @@ def test_each_refit_publishes_a_new_version_and_keeps_the_newest(spark, features
     assert manifest["version"] == published_versions[-1]
     assert (manifest["rows"], manifest["k"], manifest["model"]) == (len(rows), 2, "mobilenet_v2")
     assert 0 < manifest["variance"] <= 1
-    assert manifest["refit_reason"] == "a refit was asked for (--refit, full mode)"
+    assert manifest["refit_reason"] == "full mode: a refit was asked for"
 
     assert pca.main(arguments, spark) == 0  # nothing changed: the published version holds
     manifest = json.loads((tmp_path / "_LATEST").read_text())

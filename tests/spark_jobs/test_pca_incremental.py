@@ -67,12 +67,12 @@ def portable(output) -> dict[str, np.ndarray]:
         return dict(arrays)
 
 
-def test_the_fit_from_daily_statistics_equals_a_full_refit_of_the_rows_that_count(
-    spark, tmp_path
-):
+def test_the_fit_from_daily_statistics_equals_a_full_refit_of_the_rows_that_count(spark, tmp_path):
     root = tmp_path / "features"
     days = {day: day_rows(day, 15 + 5 * n, seed=n) for n, day in enumerate(DAYS)}
-    reuploaded = [(path, label, (np.array(v) * 1.5).tolist()) for path, label, v in days[DAYS[0]][:4]]
+    reuploaded = [
+        (path, label, (np.array(v) * 1.5).tolist()) for path, label, v in days[DAYS[0]][:4]
+    ]
     days[DAYS[2]] += reuploaded  # featurized again two days later: counts with these features
     for day, rows in days.items():
         write_features(spark, str(root), rows, day=day)
@@ -86,16 +86,25 @@ def test_the_fit_from_daily_statistics_equals_a_full_refit_of_the_rows_that_coun
     np.testing.assert_allclose(fitted["explained_variance"], explained, rtol=0, atol=1e-9)
     gaps = np.abs(np.diff(explained))
     for column in range(N_FEATURES):
-        apart = min(gaps[column - 1] if column else np.inf, gaps[column] if column < N_FEATURES - 1 else np.inf)
+        apart = min(
+            gaps[column - 1] if column else np.inf,
+            gaps[column] if column < N_FEATURES - 1 else np.inf,
+        )
         if apart > 1e-6:
             sign = np.sign(fitted["components"][:, column] @ components[:, column])
             np.testing.assert_allclose(
                 sign * fitted["components"][:, column], components[:, column], atol=1e-6
             )
     # The noise components' eigenvalues nearly coincide: compare the subspaces they span.
-    close = [c for c in range(1, N_FEATURES) if gaps[c - 1] <= 1e-6 or (c < N_FEATURES - 1 and gaps[c] <= 1e-6)]
+    close = [
+        c
+        for c in range(1, N_FEATURES)
+        if gaps[c - 1] <= 1e-6 or (c < N_FEATURES - 1 and gaps[c] <= 1e-6)
+    ]
     if close:
-        angles = np.linalg.svd(fitted["components"][:, close].T @ components[:, close], compute_uv=False)
+        angles = np.linalg.svd(
+            fitted["components"][:, close].T @ components[:, close], compute_uv=False
+        )
         assert np.arccos(np.clip(angles, -1, 1)).max() < 1e-6
     projected = published_rows(spark, output)
     for path, _, vector in reuploaded:
@@ -120,8 +129,13 @@ def test_a_day_that_keeps_the_model_is_appended_to_the_published_version(spark, 
     second = run(root, output, "--variance", "0.9")
 
     assert second["version"] == first["version"]
-    assert (second["refit"], second["k"], second["created_at"]) == (False, first["k"], first["created_at"])
-    assert second["rows"] == 90 and sorted(second["segments"]) == list(DAYS[:3])
+    assert (second["refit"], second["k"], second["created_at"]) == (
+        False,
+        first["k"],
+        first["created_at"],
+    )
+    assert second["rows"] == 90
+    assert sorted(second["segments"]) == list(DAYS[:3])
     assert "computed for 2026-11-22" in caplog.text  # the older days' statistics were kept
     assert {p: p.stat().st_mtime_ns for p in day_one_folder.rglob("*")} == day_one_files
     kept_statistics = sorted(p.name for p in (root / STATS_FOLDER / "model=mobilenet_v2").iterdir())
@@ -132,8 +146,14 @@ def test_a_day_that_keeps_the_model_is_appended_to_the_published_version(spark, 
     for path, _, vector in new_day:
         expected = (np.array(vector, dtype=np.float32) - fitted["mean"]) / fitted["std"]
         np.testing.assert_allclose(projected[path], expected @ fitted["components"], atol=1e-4)
-    report = json.loads((published(output) / "_report" / "appends").glob("*.json").__next__().read_text())
-    assert (report["refit"], report["days_projected"], report["rows_projected"]) == (False, [DAYS[2]], 30)
+    report = json.loads(
+        (published(output) / "_report" / "appends").glob("*.json").__next__().read_text()
+    )
+    assert (report["refit"], report["days_projected"], report["rows_projected"]) == (
+        False,
+        [DAYS[2]],
+        30,
+    )
     assert report["kept_variance"] == pytest.approx(first["variance"] - report["drift"])
     assert report["kept_variance"] > 0.9 - 0.005
 
@@ -143,32 +163,50 @@ def test_a_day_the_model_no_longer_fits_refits_and_reprojects_all_history(spark,
     write_features(spark, str(root), day_rows(DAYS[0], 40, seed=1), day=DAYS[0])
     first = run(root, output, "--variance", "0.9")
     rng = np.random.default_rng(3)
-    other = [(f"s3://b/images/{DAYS[1]}/Kiwi/{n}.jpg", "Kiwi", (rng.normal(size=N_FEATURES) * 5).tolist())
-             for n in range(200)]
+    other = [
+        (
+            f"s3://b/images/{DAYS[1]}/Kiwi/{n}.jpg",
+            "Kiwi",
+            (rng.normal(size=N_FEATURES) * 5).tolist(),
+        )
+        for n in range(200)
+    ]
     write_features(spark, str(root), other, day=DAYS[1])
     second = run(root, output, "--variance", "0.9")
-    assert second["refit"] and second["version"] != first["version"]
-    assert "k would change" in second["refit_reason"] or "of the variance, more than" in second["refit_reason"]
+    assert second["refit"]
+    assert second["version"] != first["version"]
+    assert (
+        "k would change" in second["refit_reason"]
+        or "of the variance, more than" in second["refit_reason"]
+    )
     assert second["kept_variance"] < 0.9 - 0.005
-    assert second["rows"] == 240 and len(published_rows(spark, output)) == 240
+    assert second["rows"] == 240
+    assert len(published_rows(spark, output)) == 240
 
 
-def test_a_reupload_counts_once_and_its_earlier_row_leaves_the_published_version(spark, tmp_path, caplog):
+def test_a_reupload_counts_once_and_its_earlier_row_leaves_the_published_version(
+    spark, tmp_path, caplog
+):
     root, output = tmp_path / "features", tmp_path / "pca"
     first_day = day_rows(DAYS[0], 30, seed=1)
     write_features(spark, str(root), first_day, day=DAYS[0])
     run(root, output, "--k", "3")
     path, label, vector = first_day[0]
-    write_features(spark, str(root), [(path, label, (np.array(vector) + 0.5).tolist())], day=DAYS[1])
+    write_features(
+        spark, str(root), [(path, label, (np.array(vector) + 0.5).tolist())], day=DAYS[1]
+    )
     caplog.clear()
     caplog.set_level(logging.INFO, logger="pca")
     manifest = run(root, output, "--k", "3")
     assert manifest["refit"] is False
     assert "computed for 2026-11-20, 2026-11-21" in caplog.text  # day one lost a row
-    assert manifest["rows"] == 30 and manifest["segments"][DAYS[1]]["rows"] == 1
+    assert manifest["rows"] == 30
+    assert manifest["segments"][DAYS[1]]["rows"] == 1
     fitted = portable(output)
     expected = ((np.array(vector, dtype=np.float32) + 0.5) - fitted["mean"]) / fitted["std"]
-    np.testing.assert_allclose(published_rows(spark, output)[path], expected @ fitted["components"], atol=1e-4)
+    np.testing.assert_allclose(
+        published_rows(spark, output)[path], expected @ fitted["components"], atol=1e-4
+    )
 
 
 def test_a_killed_append_leaves_the_published_version_as_it_was(spark, tmp_path, monkeypatch):

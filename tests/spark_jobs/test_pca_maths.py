@@ -20,8 +20,10 @@ NOW = datetime(2026, 12, 2, tzinfo=UTC)
 
 def rows(count: int, size: int = 6, seed: int = 0, offset: float = 0.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return offset + rng.normal(size=(count, 3)) @ rng.normal(size=(3, size)) + rng.normal(
-        scale=0.05, size=(count, size)
+    return (
+        offset
+        + rng.normal(size=(count, 3)) @ rng.normal(size=(3, size))
+        + rng.normal(scale=0.05, size=(count, size))
     )
 
 
@@ -53,7 +55,10 @@ def test_moments_survive_their_file_format():
     original = mm.of_rows(rows(9), ["Apple", "Kiwi"], [MODEL_ID, None, *[MODEL_ID] * 7])
     again = mm.from_bytes(mm.to_bytes(original))
     assert (again.count, again.labels, again.model_ids, again.unrecorded) == (
-        9, {"Apple", "Kiwi"}, {MODEL_ID}, 1
+        9,
+        {"Apple", "Kiwi"},
+        {MODEL_ID},
+        1,
     )
     np.testing.assert_array_equal(again.comoment, original.comoment)
     assert mm.merge(mm.EMPTY, again) is again
@@ -66,7 +71,9 @@ def test_a_run_merges_a_bounded_number_of_summaries_whatever_the_history():
     summaries = plan(fingerprints)
     assert [s.key for s in summaries if s.kind == "year"] == ["2024", "2025"]
     assert [s.key for s in summaries if s.kind == "month"] == [f"2026-{m:02}" for m in range(1, 11)]
-    assert [s.key for s in summaries if s.kind == "day"] == [f"2026-11-{d:02}" for d in range(1, 31)]
+    assert [s.key for s in summaries if s.kind == "day"] == [
+        f"2026-11-{d:02}" for d in range(1, 31)
+    ]
     assert sum(len(year.members) for year in summaries[:2]) == 24
 
 
@@ -76,7 +83,8 @@ def test_a_changed_day_changes_its_month_and_year_and_nothing_else():
     after = {s.file_name for s in plan({**days, "2025-03-02": "changed"})}
     (year_before,) = [name for name in before - after]
     (year_after,) = [name for name in after - before]
-    assert year_before.startswith("year=2025.") and year_after.startswith("year=2025.")
+    assert year_before.startswith("year=2025.")
+    assert year_after.startswith("year=2025.")
     assert {s.key for s in plan(days)} == {"2025", "2026-01-05"}
     assert isinstance(plan(days)[0].members[0], Summary)
 
@@ -138,7 +146,7 @@ def decision(policy=POLICY, published=PUBLISHED, kept=0.9, fresh=FIT, model_id=M
     ("changes", "reason"),
     [
         ({"published": None}, "first run: nothing is published yet"),
-        ({"policy": replace(POLICY, forced=True)}, "a refit was asked for (--refit, full mode)"),
+        ({"policy": replace(POLICY, forced=True)}, "full mode: a refit was asked for"),
         (
             {"published": {k: v for k, v in PUBLISHED.items() if k != "segments"}},
             "the published version predates daily appends",
@@ -177,8 +185,9 @@ def test_without_a_reason_the_published_model_holds_and_says_why():
 
 def test_the_report_and_its_manifest_state_the_fit_and_the_decision():
     made = Decision(False, "holds", 0.89, 0.01)
-    projected = {"2026-12-01": {"folder": "rows-1/ingest_date=2026-12-01", "rows": 4,
-                                "fingerprint": "f"}}
+    projected = {
+        "2026-12-01": {"folder": "rows-1/ingest_date=2026-12-01", "rows": 4, "fingerprint": "f"}
+    }
     report = build_report(
         "mobilenet_v2", "s3://b/features/", 0.9, "v=1", GOOD, FIT, made, projected, ["a warning"]
     )

@@ -9,7 +9,7 @@ from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, s
 
 USAGE = """spark-submit spark_jobs/fruits_pca.py --input FEATURES_URI --output URI [--model NAME]
         (--k N | --variance 0.95) [--keep-versions 3] [--drift 0.005] [--refit-days 30]
-        [--refit]"""
+        [--mode incremental|full]"""
 DESCRIPTION = "standardize features, keep principal components"
 INPUT_HELP = "features dataset root (featurize output)"
 OUTPUT_HELP = "root of the published versions"
@@ -25,7 +25,7 @@ class PcaArgs:
     keep_versions: int = 3
     drift: float = 0.005  # a refit is due when the kept variance falls by more
     refit_days: int = 30  # a refit is due when the published fit is this old
-    refit: bool = False  # a refit whatever the drift: what full mode asks
+    mode: str = "incremental"  # full: a refit whatever the drift, as a full rebuild asks
 
 
 def parse_args(argv: Sequence[str]) -> PcaArgs:
@@ -52,7 +52,10 @@ def parse_args(argv: Sequence[str]) -> PcaArgs:
         help="refit when the published fit is this many days old (default 30)",
     )
     parser.add_argument(
-        "--refit", action="store_true", help="refit and re-project all history, whatever else"
+        "--mode",
+        choices=("incremental", "full"),
+        default="incremental",
+        help="full: refit and re-project all history, whatever the drift (default incremental)",
     )
     parsed = parse_job_args(parser, argv)
     return frozen(PcaArgs, parsed, output=parsed.output.rstrip("/"))

@@ -137,7 +137,9 @@ class Statistics:
 
     def total(self) -> mm.Moments:
         """The moments of every row that counts, from the stored summaries."""
-        return self._merge_files([self._ensure(summary) for summary in plan(self.days.fingerprints)])
+        return self._merge_files(
+            [self._ensure(summary) for summary in plan(self.days.fingerprints)]
+        )
 
     def prune(self) -> list[str]:
         """Delete the summaries no fingerprint names any more: of rewritten or removed days."""
@@ -154,8 +156,9 @@ class Statistics:
                 moments = self._merge_files([self._ensure(member) for member in summary.members])
             replace_file(self.spark, uri, mm.to_bytes(moments))
             self.stored.add(summary.file_name)
-            log.info("statistics of %s %s: %d row(s), written", summary.kind, summary.key,
-                     moments.count)
+            log.info(
+                "statistics of %s %s: %d row(s), written", summary.kind, summary.key, moments.count
+            )
         return uri
 
     def _compute_day(self, day: str) -> mm.Moments:
@@ -174,7 +177,7 @@ class Statistics:
         moments, sizes = mm.EMPTY, set()
         for partial in partials.toLocalIterator():
             sizes |= {partial.smallest, partial.largest}
-            if partial.moments is not None:
+            if len(sizes) == 1 and partial.moments is not None:
                 moments = mm.merge(moments, mm.from_bytes(partial.moments))
         if len(sizes) > 1:
             raise PcaInputError(

@@ -53,7 +53,7 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
         log.warning(warnings[-1])
 
     fresh = maths.fit(moments, args.k, args.variance)
-    rules = policy.Policy(args.k, args.variance, args.drift, args.refit_days, args.refit)
+    rules = policy.Policy(args.k, args.variance, args.drift, args.refit_days, args.mode == "full")
     published = latest_manifest(spark, args.output)
     published_fit = None
     if published and "segments" in published:
@@ -65,10 +65,21 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
     log.info("%s: %s", "refit" if decision.refit else "no refit", decision.reason)
     run_time = new_version().removeprefix("v=")
     if decision.refit:
-        report, manifest = refit(spark, args, features, days, moments, fresh, decision, rules)
+        report, manifest = refit(
+            spark, args, features, days, moments, fresh, decision, rules, warnings
+        )
     else:
         report, manifest = append(
-            spark, args, features, days, moments, published, published_fit, decision, run_time
+            spark,
+            args,
+            features,
+            days,
+            moments,
+            published,
+            published_fit,
+            decision,
+            run_time,
+            warnings,
         )
     publish(spark, args.output, manifest)
     log.info(
@@ -89,7 +100,7 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
     return report
 
 
-def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules):
+def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules, warnings):
     """A new version: the fresh fit, and every row that counts projected with it."""
     version = new_version()
     version_uri = f"{args.output}/{version}"
@@ -102,7 +113,15 @@ def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules)
     model.write().save(f"{version_uri}/_model")
     load.write_portable_model(spark, maths.portable_model(fresh), f"{version_uri}/_model")
     report = load.build_report(
-        args.model, args.input, args.variance, version, moments, fresh, decision, segments, []
+        args.model,
+        args.input,
+        args.variance,
+        version,
+        moments,
+        fresh,
+        decision,
+        segments,
+        warnings,
     )
     load.write_report(
         spark, report, spark.read.parquet(f"{version_uri}/{folder}"), f"{version_uri}/_report"
@@ -111,7 +130,9 @@ def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules)
     return report, manifest
 
 
-def append(spark, args, features, days, moments, published, published_fit, decision, run_time):
+def append(
+    spark, args, features, days, moments, published, published_fit, decision, run_time, warnings
+):
     """The published version, with the days whose features changed since (new days, mostly)
     projected with its model, and the days gone from the features dropped."""
     version = published["version"]
@@ -139,7 +160,7 @@ def append(spark, args, features, days, moments, published, published_fit, decis
         published_fit,
         decision,
         new_segments,
-        [],
+        warnings,
     )
     load.write_append_report(spark, report, version_uri, run_time)
     manifest = load.manifest(

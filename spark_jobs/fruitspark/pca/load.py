@@ -86,8 +86,10 @@ def prune_segments(spark: SparkSession, version_uri: str, manifest: dict) -> lis
         if len(doomed) == len(days):
             deleted += delete_children(spark, version_uri, [folder])
         else:
-            deleted += [f"{folder}/{day}" for day in delete_children(
-                spark, f"{version_uri}/{folder}", doomed)]
+            deleted += [
+                f"{folder}/{day}"
+                for day in delete_children(spark, f"{version_uri}/{folder}", doomed)
+            ]
     return deleted
 
 

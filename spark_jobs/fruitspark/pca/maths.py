@@ -46,8 +46,7 @@ def check_input(moments: Moments, cnn: str, input_uri: str, k: int | None) -> No
         raise PcaInputError(f"--k {k} is larger than the feature size {moments.feature_size}")
     if not np.any(np.diag(moments.comoment) > 0):
         raise PcaInputError(
-            f"all {moments.count} {cnn} feature vectors are identical: there is no variance "
-            "to keep"
+            f"all {moments.count} {cnn} feature vectors are identical: there is no variance to keep"
         )
 
 
@@ -113,7 +112,8 @@ def spark_model(fit_: Fit) -> PipelineModel:
     context = SparkContext._active_spark_context
     jvm = context._jvm.org.apache.spark.ml.feature
     scaler = jvm.StandardScalerModel(
-        "standard_scaler", _py2java(context, DenseVector(fit_.std)),
+        "standard_scaler",
+        _py2java(context, DenseVector(fit_.std)),
         _py2java(context, DenseVector(fit_.mean)),
     )
     scaler.set(scaler.getParam("withMean"), True).set(scaler.getParam("withStd"), True)

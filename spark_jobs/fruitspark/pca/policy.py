@@ -23,7 +23,7 @@ class Policy:
     variance: float | None
     drift: float  # the fall in kept variance tolerated before a refit
     refit_days: int  # the oldest a published fit may get
-    forced: bool = False  # --refit: full mode rebuilds everything
+    forced: bool = False  # --mode full: a rebuild refits whatever the drift
 
 
 def fitted_with(policy: Policy) -> dict:
@@ -45,7 +45,7 @@ def decide(
     if published is None:
         return Decision(True, "first run: nothing is published yet", None, None)
     if policy.forced:
-        return Decision(True, "a refit was asked for (--refit, full mode)", kept, None)
+        return Decision(True, "full mode: a refit was asked for", kept, None)
     if "segments" not in published or published_fit is None:
         return Decision(True, "the published version predates daily appends", None, None)
     # With a variance target the components must still reach it; with a fixed k, keep what
