@@ -1,13 +1,22 @@
-"""PCA's scale curve: seconds, rows/s and peak memory at 10,000, 50,000 and 100,000 rows.
+"""PCA's daily curve: one new day of 10,000 rows on 0, 250,000 and 1,000,000 rows of history.
 
-    make bench        (python -m tests.benchmarks.bench_pca [--rows 10000 50000 100000]
-                       [--sizes 1280 2048])
+    make bench-pca    (python -m tests.benchmarks.bench_pca [--history 0 250000 1000000]
+                       [--day-rows 10000] [--size 1280] [--rounds 1])
 
-Each point is `python spark_jobs/fruits_pca.py --variance 0.95` as a user runs it: a fresh process,
-local mode, Spark's default memory (no flags, no PYSPARK_SUBMIT_ARGS), on synthetic features
-in featurize's layout. Peak memory is the resident set of the whole process tree (Python
-driver and JVM), sampled every 0.2 s. Every run is then checked against numpy on a sample:
-explained variance of the kept components, and the published projections of 1,000 rows.
+History is synthetic features of one distribution in featurize's layout, 10,000 rows a day
+up to the day before the new one. Its statistics are computed by the set-up: a first PCA
+run over the history, which publishes the version the daily run then appends to. Then, for
+each history, side by side:
+
+- daily:      the new day arrives; the run that follows (no refit due: the same distribution);
+- refit:      the same data with --mode full: every row re-projected;
+- full refit: the same data with the PCA job as it was before its statistics (the commit
+              BASELINE), which refitted on all history every day.
+
+Each is `python spark_jobs/fruits_pca.py --variance 0.95` as a user runs it: a fresh process,
+local mode, Spark's default memory. Peak memory is the resident set of the whole process
+tree (Python driver, JVM, workers), sampled every 0.2 s. With --rounds N, each figure is
+the median of N rounds.
 """
 
 from __future__ import annotations
@@ -15,37 +24,66 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import psutil
-import pyarrow.parquet as pq
 
 from fruits_contract.jobs import PCA
-from tests.spark_jobs.synthetic import write_synthetic_features
+from fruits_contract.layout import STATS_FOLDER, partition
+from tests.spark_jobs.synthetic import write_synthetic_day
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKDIR = ROOT / "bench-output" / "pca"
-SAMPLE = 1000
+BASELINE = "2a856b0"  # the last commit whose PCA refitted on all history every run
+NEW_DAY = date(2026, 11, 28)  # late in a month: the daily run merges that month's days
+MODEL = "mobilenet_v2"
 
 
-def features(rows: int, size: int) -> tuple[Path, np.ndarray]:
-    folder = WORKDIR / f"features-{rows}x{size}"
-    matrix_file = folder.with_suffix(".npy")
-    if not matrix_file.exists():
-        matrix = write_synthetic_features(folder, rows, size, days=10)
-        np.save(matrix_file, matrix)
-    return folder, np.load(matrix_file)
+def history_folder(rows: int, day_rows: int, size: int) -> Path:
+    """Features of `rows` rows of history, written once and kept for later runs."""
+    folder = WORKDIR / f"history-{rows}x{size}"
+    done = folder / "_complete"
+    if not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        (folder / "_rejected").mkdir()  # as featurize leaves in every features dataset
+        days = -(-rows // day_rows)
+        for number in range(days):
+            day = NEW_DAY - timedelta(days=days - number)
+            count = min(day_rows, rows - number * day_rows)
+            write_synthetic_day(folder, day.isoformat(), count, size, first=number * day_rows)
+        done.touch()
+    return folder
 
 
-def run_pca(features_folder: Path, output: Path) -> tuple[float, float]:
+def baseline_checkout() -> Path:
+    """The PCA job as it was at BASELINE, with the contract it imported."""
+    folder = WORKDIR / f"baseline-{BASELINE}"
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", BASELINE, "spark_jobs", "plugins/fruits_contract"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def run_pca(features: Path, output: Path, *extra: str, code: Path = ROOT) -> tuple[float, float]:
     """Wall seconds and peak resident MB of the process tree."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK")}
-    command = [sys.executable, f"spark_jobs/{PCA.script}", "--input", str(features_folder)]
-    command += ["--output", str(output), "--variance", "0.95"]
+    if code != ROOT:
+        environment["PYTHONPATH"] = f"{code / 'spark_jobs'}:{code / 'plugins'}"
+    command = [sys.executable, str(code / "spark_jobs" / PCA.script), "--input", str(features)]
+    command += ["--output", str(output), "--variance", "0.95", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -62,62 +100,106 @@ def run_pca(features_folder: Path, output: Path) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     stderr = process.stderr.read().decode()
     if process.returncode != 0:
-        raise RuntimeError(f"pca failed on {features_folder}:\n{stderr[-3000:]}")
+        raise RuntimeError(f"pca failed on {features}:\n{stderr[-3000:]}")
     return elapsed, peak / 2**20
 
 
-def check_against_numpy(matrix: np.ndarray, output: Path) -> float:
-    """Largest relative error of explained variance and sampled projections (up to sign)."""
-    version = output / json.loads((output / "_LATEST").read_text())["version"]
-    report = json.loads((version / "_report" / "report.json").read_text())
-    std = matrix.std(axis=0, ddof=1, dtype=np.float64)
-    scaled = (matrix - matrix.mean(axis=0, dtype=np.float64)) / np.where(std > 0, std, 1)
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(scaled, rowvar=False))
-    order = np.argsort(eigenvalues)[::-1][: report["k"]]
-    explained = eigenvalues[order] / eigenvalues.sum()
-    errors = [np.max(np.abs(np.array(report["explained_variance"]) - explained) / explained)]
+def manifest(output: Path) -> dict:
+    return json.loads((output / "_LATEST").read_text())
 
-    table = pq.read_table(version, columns=["path", "pca"]).to_pandas()
-    sample = table.sample(SAMPLE, random_state=0)
-    rows = [int(path.rsplit("/", 1)[1].split(".")[0]) for path in sample["path"]]
-    expected = scaled[rows] @ eigenvectors[:, order]
-    actual = np.stack(sample["pca"].to_numpy())
-    for column in range(min(report["k"], 10)):  # the leading components are well separated
-        sign = np.sign(actual[:, column] @ expected[:, column])
-        scale = np.abs(expected[:, column]).max()
-        errors.append(np.max(np.abs(sign * actual[:, column] - expected[:, column])) / scale)
-    return float(max(errors))
+
+def remove_new_day(features: Path) -> None:
+    """The new day's features and statistics: the next round computes them again."""
+    day = NEW_DAY.isoformat()
+    shutil.rmtree(
+        features / partition("model", MODEL) / partition("ingest_date", day), ignore_errors=True
+    )
+    for stale in (features / STATS_FOLDER / partition("model", MODEL)).glob(f"day={day}.*"):
+        stale.unlink()
+
+
+def median_of(rounds: int, measure) -> tuple[float, float]:
+    results = [measure() for _ in range(rounds)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+
+
+def measure_history(rows: int, args: argparse.Namespace, baseline: Path) -> dict:
+    if rows:
+        features = history_folder(rows, args.day_rows, args.size)
+    else:
+        features = WORKDIR / "history-0"
+        shutil.rmtree(features, ignore_errors=True)
+        (features / "_rejected").mkdir(parents=True)
+    output = WORKDIR / f"pca-{rows}"
+    shutil.rmtree(output, ignore_errors=True)
+    remove_new_day(features)
+    started = time.perf_counter()
+    if rows:  # the set-up: history's statistics, and the version the daily run appends to
+        run_pca(features, output)
+        print(f"{rows:>9,} {'set-up':>10} {time.perf_counter() - started:>8.1f}", flush=True)
+    published_before = (output / "_LATEST").read_bytes() if rows else None
+
+    def daily() -> tuple[float, float]:
+        remove_new_day(features)
+        if published_before is None:
+            shutil.rmtree(output, ignore_errors=True)
+        else:
+            (output / "_LATEST").write_bytes(published_before)
+        write_synthetic_day(features, NEW_DAY.isoformat(), args.day_rows, args.size, first=rows)
+        measured = run_pca(features, output)
+        published = manifest(output)
+        if published["refit"] != (rows == 0) or published["rows"] != rows + args.day_rows:
+            raise RuntimeError(f"not the expected daily run on {rows:,} rows: {published}")
+        return measured
+
+    result = {"rows": rows, "daily": median_of(args.rounds, daily)}
+    result["refit"] = median_of(args.rounds, lambda: run_pca(features, output, "--mode", "full"))
+    if not manifest(output)["refit"]:
+        raise RuntimeError("--mode full did not refit")
+    if rows:
+        baseline_output = WORKDIR / f"baseline-pca-{rows}"
+        result["full refit"] = median_of(
+            args.rounds, lambda: run_pca(features, baseline_output, code=baseline)
+        )
+    remove_new_day(features)
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 50_000, 100_000])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1280, 2048])
+    parser.add_argument("--history", type=int, nargs="+", default=[0, 250_000, 1_000_000])
+    parser.add_argument("--day-rows", type=int, default=10_000)
+    parser.add_argument("--size", type=int, default=1280)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    print("PCA scale curve: fruits_pca.py --variance 0.95, local mode, Spark's default memory")
-    print(f"{'rows':>8} {'size':>5} {'seconds':>8} {'rows/s':>8} {'peak MB':>8} {'vs numpy':>9}")
-    for size in args.sizes:
-        curve = []
-        for rows in args.rows:
-            folder, matrix = features(rows, size)
-            output = WORKDIR / f"pca-{rows}x{size}"
-            seconds, peak = run_pca(folder, output)
-            error = check_against_numpy(matrix, output)
-            curve.append((rows, seconds, peak))
+    baseline = baseline_checkout()
+    print(
+        f"PCA's daily curve: a new day of {args.day_rows:,} rows x {args.size} features, "
+        f"--variance 0.95, local mode, Spark's default memory, median of {args.rounds} round(s)"
+    )
+    print(f"{'history':>9} {'run':>10} {'seconds':>8} {'peak MB':>8}")
+    results = []
+    for rows in args.history:
+        result = measure_history(rows, args, baseline)
+        results.append(result)
+        for run in ("daily", "refit", "full refit"):
+            if run in result:
+                seconds, peak = result[run]
+                print(f"{rows:>9,} {run:>10} {seconds:>8.1f} {peak:>8.0f}", flush=True)
+    flat, last = results[0], results[-1]
+    print(
+        f"daily run at {last['rows']:,} rows of history: "
+        f"{last['daily'][0] / flat['daily'][0]:.2f}x the run with {flat['rows']:,} "
+        f"(goal: at most 1.3x)"
+    )
+    for result in results:
+        if "full refit" in result:
             print(
-                f"{rows:>8} {size:>5} {seconds:>8.1f} {rows / seconds:>8.0f} {peak:>8.0f}"
-                f" {error:>9.1e}",
-                flush=True,
+                f"at {result['rows']:,} rows: the daily run is "
+                f"{result['full refit'][0] / result['daily'][0]:.1f}x faster than the full "
+                f"refit before the statistics (goal: at least 10x), the refit "
+                f"{result['full refit'][0] / result['refit'][0]:.1f}x"
             )
-        (first_rows, first_seconds, first_peak), (last_rows, last_seconds, last_peak) = (
-            curve[0],
-            curve[-1],
-        )
-        print(
-            f"  {size} features: {last_rows / first_rows:.0f}x the rows took "
-            f"{last_seconds / first_seconds:.1f}x the time; peak memory "
-            f"{last_peak / first_peak:.2f}x"
-        )
 
 
 if __name__ == "__main__":
