@@ -25,9 +25,9 @@ export UV_COMPILE_BYTECODE := 1
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
-	@echo "make bench         every benchmark below, one after the other (about 45 minutes)"
+	@echo "make bench         every benchmark below, one after the other (about 1.5 hours)"
 	@echo "make bench-featurize  DAG parse time, featurize throughput (ratios), the cost model"
-	@echo "make bench-pca     PCA's scale curve: 10,000 to 100,000 rows, default memory"
+	@echo "make bench-pca     PCA's daily curve: a new day on 0 to 1,000,000 rows of history"
 	@echo "make bench-dag     the whole DAG on the local AWS with 20,000 images"
 	@echo "make bench-discovery  a day's S3 requests with 0 and 100,000 older images stored"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
