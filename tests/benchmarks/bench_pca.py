@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -43,6 +44,7 @@ WORKDIR = ROOT / "bench-output" / "pca"
 BASELINE = "2a856b0"  # the last commit whose PCA refitted on all history every run
 NEW_DAY = date(2026, 11, 28)  # late in a month: the daily run merges that month's days
 MODEL = "mobilenet_v2"
+SCAN = re.compile(r"scanned \d+ day\(s\) and their paths in ([0-9.]+)s")
 
 
 def history_folder(rows: int, day_rows: int, size: int) -> Path:
@@ -78,7 +80,8 @@ def baseline_checkout() -> Path:
 
 
 def run_pca(features: Path, output: Path, *extra: str, code: Path = ROOT) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of the process tree."""
+    """Wall seconds and peak resident MB of the process tree; the job's log is kept in
+    output's sibling <output>.log."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK")}
     if code != ROOT:
         environment["PYTHONPATH"] = f"{code / 'spark_jobs'}:{code / 'plugins'}"
@@ -99,6 +102,7 @@ def run_pca(features: Path, output: Path, *extra: str, code: Path = ROOT) -> tup
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     stderr = process.stderr.read().decode()
+    output.with_suffix(".log").write_text(stderr)
     if process.returncode != 0:
         raise RuntimeError(f"pca failed on {features}:\n{stderr[-3000:]}")
     return elapsed, peak / 2**20
@@ -138,6 +142,7 @@ def measure_history(rows: int, args: argparse.Namespace, baseline: Path) -> dict
         run_pca(features, output)
         print(f"{rows:>9,} {'set-up':>10} {time.perf_counter() - started:>8.1f}", flush=True)
     published_before = (output / "_LATEST").read_bytes() if rows else None
+    scans: list[float] = []  # the daily runs' scans of the path column
 
     def daily() -> tuple[float, float]:
         remove_new_day(features)
@@ -147,12 +152,14 @@ def measure_history(rows: int, args: argparse.Namespace, baseline: Path) -> dict
             (output / "_LATEST").write_bytes(published_before)
         write_synthetic_day(features, NEW_DAY.isoformat(), args.day_rows, args.size, first=rows)
         measured = run_pca(features, output)
+        scans.append(float(SCAN.search(output.with_suffix(".log").read_text()).group(1)))
         published = manifest(output)
         if published["refit"] != (rows == 0) or published["rows"] != rows + args.day_rows:
             raise RuntimeError(f"not the expected daily run on {rows:,} rows: {published}")
         return measured
 
     result = {"rows": rows, "daily": median_of(args.rounds, daily)}
+    result["scan"] = statistics.median(scans)
     result["refit"] = median_of(args.rounds, lambda: run_pca(features, output, "--mode", "full"))
     if not manifest(output)["refit"]:
         raise RuntimeError("--mode full did not refit")
@@ -177,7 +184,7 @@ def main() -> None:
         f"PCA's daily curve: a new day of {args.day_rows:,} rows x {args.size} features, "
         f"--variance 0.95, local mode, Spark's default memory, median of {args.rounds} round(s)"
     )
-    print(f"{'history':>9} {'run':>10} {'seconds':>8} {'peak MB':>8}")
+    print(f"{'history':>9} {'run':>10} {'seconds':>8} {'peak MB':>8}  (daily: path scan s)")
     results = []
     for rows in args.history:
         result = measure_history(rows, args, baseline)
@@ -185,7 +192,8 @@ def main() -> None:
         for run in ("daily", "refit", "full refit"):
             if run in result:
                 seconds, peak = result[run]
-                print(f"{rows:>9,} {run:>10} {seconds:>8.1f} {peak:>8.0f}", flush=True)
+                scan = f"  {result['scan']:.1f}" if run == "daily" else ""
+                print(f"{rows:>9,} {run:>10} {seconds:>8.1f} {peak:>8.0f}{scan}", flush=True)
     flat, last = results[0], results[-1]
     print(
         f"daily run at {last['rows']:,} rows of history: "

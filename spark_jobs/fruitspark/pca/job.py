@@ -5,6 +5,7 @@ published version; then _LATEST, and the pruning of what it no longer names."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -32,16 +33,24 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(history.STATS_BATCH_ROWS))
     input_root = args.input.rstrip("/")
     features = extract.extract_features(spark, input_root, args.model)
+    started = time.perf_counter()
     days = history.scan_days(spark, features, f"{input_root}/{partition('model', args.model)}")
+    log.info(
+        "scanned %d day(s) and their paths in %.1fs: %d row(s) featurized again later",
+        len(days.fingerprints),
+        time.perf_counter() - started,
+        len(days.superseded_rows),
+    )
+    started = time.perf_counter()
     statistics = history.Statistics(spark, features, input_root, args.model, days)
     moments = statistics.total()
     maths.check_input(moments, args.model, args.input, args.k)
     log.info(
-        "statistics of %d rows of %d features (%d classes) over %d day(s); computed for %s",
+        "statistics of %d rows of %d features (%d classes) in %.1fs; computed for %s",
         moments.count,
         moments.feature_size,
         len(moments.labels),
-        len(days.fingerprints),
+        time.perf_counter() - started,
         ", ".join(statistics.computed) or "none: every day's were stored",
     )
     warnings = []
