@@ -73,23 +73,6 @@ def _write(filesystem: Any, path: Any, data: bytes) -> None:
         stream.close()
 
 
-def list_files(spark: SparkSession, uri: str) -> list[tuple[str, int]]:
-    """(path relative to uri, size) of every file under uri, recursively, in one listing (one
-    request per 1,000 objects on S3); none when uri does not exist. Hidden and _ files, which
-    Spark's readers skip, are left out."""
-    filesystem, folder = hadoop_path(spark, uri)
-    if not filesystem.exists(folder):
-        return []
-    base = folder.toUri().getPath().rstrip("/") + "/"
-    files, iterator = [], filesystem.listFiles(folder, True)
-    while iterator.hasNext():
-        status = iterator.next()
-        relative = status.getPath().toUri().getPath()[len(base) :]
-        if not any(part.startswith(("_", ".")) for part in relative.split("/")):
-            files.append((relative, status.getLen()))
-    return sorted(files)
-
-
 def content_bytes(spark: SparkSession, uri: str) -> int:
     """Bytes of every file under uri; 0 when it does not exist."""
     filesystem, path = hadoop_path(spark, uri)

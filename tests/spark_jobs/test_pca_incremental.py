@@ -16,7 +16,13 @@ from pyspark.ml.functions import array_to_vector
 from fruits_contract.layout import STATS_FOLDER
 from fruitspark.pca import job as pca
 from fruitspark.publication import read_latest
-from tests.spark_jobs.test_pca import CLASSES, N_FEATURES, published, write_features
+from tests.spark_jobs.test_pca import (
+    CLASSES,
+    N_FEATURES,
+    numpy_pca,
+    published,
+    write_features,
+)
 
 DAYS = ("2026-11-20", "2026-11-21", "2026-11-22", "2026-12-01")
 
@@ -83,6 +89,8 @@ def test_the_fit_from_daily_statistics_equals_a_full_refit_of_the_rows_that_coun
     assert manifest["rows"] == len(latest) == sum(map(len, days.values())) - 4
     explained, components = full_refit(spark, list(latest.values()), N_FEATURES)
     fitted = portable(output)
+    matrix = np.array([v for _, _, v in latest.values()], dtype=np.float32).astype(np.float64)
+    np.testing.assert_allclose(fitted["explained_variance"], numpy_pca(matrix)[0], atol=1e-9)
     np.testing.assert_allclose(fitted["explained_variance"], explained, rtol=0, atol=1e-9)
     gaps = np.abs(np.diff(explained))
     for column in range(N_FEATURES):
@@ -232,3 +240,26 @@ def test_a_killed_append_leaves_the_published_version_as_it_was(spark, tmp_path,
     assert (manifest["refit"], manifest["rows"]) == (False, 60)
     assert len(list(published(output).glob("rows-*"))) == 2  # the killed run's are pruned
     assert len(published_rows(spark, output)) == 60
+
+
+def test_features_written_before_the_statistics_get_theirs_once(spark, tmp_path, caplog):
+    root, output = tmp_path / "features", tmp_path / "pca"
+    for n, day in enumerate(DAYS):
+        write_features(spark, str(root), day_rows(day, 20, seed=n), day=day)
+    caplog.set_level(logging.INFO, logger="pca")
+    run(root, output, "--k", "3")
+    assert f"computed for {', '.join(DAYS)}" in caplog.text
+    folder = root / STATS_FOLDER / "model=mobilenet_v2"
+    stored = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    # November is a month before the latest day's: its days are merged once into its rollup.
+    assert sorted(name.split(".")[0] for name in stored) == [
+        *(f"day={day}" for day in DAYS),
+        "month=2026-11",
+        *(f"paths={day}" for day in DAYS),  # the index of each day's path hashes
+    ]
+
+    caplog.clear()
+    manifest = run(root, output, "--k", "3")
+    assert "computed for none: every day's were stored" in caplog.text
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == stored
+    assert (manifest["refit"], manifest["rows"]) == (False, 80)

@@ -69,12 +69,25 @@ def test_a_run_merges_a_bounded_number_of_summaries_whatever_the_history():
     fingerprints = {(start + timedelta(days)).date().isoformat(): "f" for days in range(1065)}
     assert max(fingerprints) == "2026-11-30"
     summaries = plan(fingerprints)
-    assert [s.key for s in summaries if s.kind == "year"] == ["2024", "2025"]
-    assert [s.key for s in summaries if s.kind == "month"] == [f"2026-{m:02}" for m in range(1, 11)]
-    assert [s.key for s in summaries if s.kind == "day"] == [
-        f"2026-11-{d:02}" for d in range(1, 31)
+    assert [(s.kind, s.key) for s in summaries] == [
+        ("year", "2024"),
+        ("year", "2025"),
+        *(("month", f"2026-{month:02}") for month in range(1, 11)),
+        ("days", "2026-11-01..2026-11-29"),
+        ("day", "2026-11-30"),
     ]
     assert sum(len(year.members) for year in summaries[:2]) == 24
+
+
+def test_the_latest_months_days_are_one_running_rollup_of_yesterdays_plus_one():
+    fingerprints = {f"2026-11-0{day}": str(day) for day in range(1, 6)}
+    *_, running, latest = plan(fingerprints)
+    assert (running.key, latest.key) == ("2026-11-01..2026-11-04", "2026-11-05")
+    before, day = running.members
+    assert (before.key, day.key) == ("2026-11-01..2026-11-03", "2026-11-04")
+    tomorrow = plan({**fingerprints, "2026-11-06": "6"})
+    assert tomorrow[0].members[0] == running, "tomorrow's rollup is today's plus one day"
+    assert plan({"2026-11-01": "1"}) == [Summary("day", "2026-11-01", "1")]
 
 
 def test_a_changed_day_changes_its_month_and_year_and_nothing_else():

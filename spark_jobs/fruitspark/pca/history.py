@@ -3,25 +3,25 @@ and rolled up per month and per year, so that a run reads the rows of the days t
 and a bounded number of summaries, not all history.
 
     <features>/_stats/model=<cnn>/day=2026-11-20.<fingerprint>.npz
+                                 /days=2026-11-01..2026-11-19.<fingerprint>.npz
                                  /month=2026-10.<fingerprint>.npz
                                  /year=2025.<fingerprint>.npz
 
-A day's fingerprint hashes what its statistics depend on: the files of its features
-partition and the paths of it that a later date featurized again (those count with their
-latest features only). A rollup's hashes its members'. So a summary whose file exists is
-current; anything that rewrites a partition (a rerun, a full rebuild, a late re-upload, an
-erasure) changes the fingerprint, and the next run computes that day, and the month and
-year holding it, again. Files are named by content and written whole: a run killed midway
-leaves only complete, still valid summaries.
+A day's fingerprint (fruitspark.pca.paths) hashes what its statistics depend on: the files
+of its features partition and the paths of it that a later date featurized again (those
+count with their latest features only). A rollup's hashes its members'. So a summary whose
+file exists is current; anything that rewrites a partition (a rerun, a full rebuild, a late
+re-upload, an erasure) changes the fingerprint, and the next run computes that day, and the
+rollups holding it, again. Files are named by content and written whole: a run killed
+midway leaves only complete, still valid summaries.
 
-A run merges the days of the latest month, the months of the latest year before it, and
-one summary per earlier year: at most 31 + 11 + the years.
+A run merges one summary per earlier year, one per earlier month of the latest year, the
+latest month's days before the latest (days=…, each the previous one plus a day), and the
+latest day: at most the years + 11 + 2, whatever the day of the month.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -33,13 +33,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fruits_contract.layout import STATS_FOLDER, partition
-from fruitspark.hadoop_fs import delete_children, list_children, list_files, replace_file
+from fruitspark.hadoop_fs import delete_children, list_children, replace_file
 from fruitspark.locations import literal
 from fruitspark.pca import moments as mm
+from fruitspark.pca import paths
 from fruitspark.pca.maths import PcaInputError
+from fruitspark.pca.paths import fingerprint
 
 log = logging.getLogger("pca")
-DAY_FOLDER = partition("ingest_date", "")
 PARTIAL_SCHEMA = "moments binary, smallest int, largest int"
 STATS_BATCH_ROWS = 1024  # rows per Arrow batch: a 1,280-feature batch is 10 MB in float64
 
@@ -58,81 +59,50 @@ class Summary:
         return f"{self.kind}={self.key}.{self.fingerprint}.npz"
 
 
-@dataclass(frozen=True)
-class Days:
-    """Each day of a model's features: its fingerprint, and the rows that no longer count."""
-
-    fingerprints: dict[str, str]  # ingest_date -> fingerprint
-    superseded: dict[str, list[str]]  # ingest_date -> paths featurized again on a later date
-
-    @property
-    def superseded_rows(self) -> list[tuple[str, str]]:
-        return [(path, day) for day, paths in self.superseded.items() for path in paths]
-
-
-def _hash(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def scan_days(spark: SparkSession, features: DataFrame, model_root: str) -> Days:
-    """One listing of the model's partitions and one pass over its path column: which rows
-    count, and each day's fingerprint. Reads no features."""
-    files: dict[str, list] = defaultdict(list)
-    for relative, size in list_files(spark, model_root):
-        folder, _, name = relative.partition("/")
-        if folder.startswith(DAY_FOLDER) and "/" not in name:
-            files[folder[len(DAY_FOLDER) :]].append((name, size))
-    superseded: dict[str, list[str]] = defaultdict(list)
-    repeated = (
-        features.groupBy("path")
-        .agg(F.max("ingest_date").alias("latest"), F.collect_set("ingest_date").alias("dates"))
-        .where(F.size("dates") > 1)
-    )
-    for row in repeated.toLocalIterator():
-        for day in row.dates:
-            if day != row.latest:
-                superseded[day].append(row.path)
-    superseded = {day: sorted(paths) for day, paths in superseded.items()}
-    fingerprints = {
-        day: _hash([day, sorted(day_files), superseded.get(day, [])])
-        for day, day_files in files.items()
-    }
-    return Days(fingerprints, superseded)
-
-
 def plan(fingerprints: dict[str, str]) -> list[Summary]:
-    """The summaries whose merge is all the days: the latest month's days, the latest year's
-    other months, and every earlier year."""
+    """The summaries whose merge is all the days: every earlier year, the latest year's
+    earlier months, the latest month's earlier days as one running rollup, the latest day."""
     if not fingerprints:
         return []
     latest = max(fingerprints)
     days = [Summary("day", day, fingerprint) for day, fingerprint in sorted(fingerprints.items())]
     months = _rollups("month", days, lambda day: day.key[:7])
     years = _rollups("year", list(months.values()), lambda month: month.key[:4])
+    this_month = [day for day in days if day.key[:7] == latest[:7]]
+    running = None  # the month's days so far: yesterday's rollup plus one day
+    for day in this_month[:-1]:
+        running = (
+            day
+            if running is None
+            else _rollup("days", f"{this_month[0].key}..{day.key}", [running, day])
+        )
     return [
         *(year for key, year in years.items() if key < latest[:4]),
         *(month for key, month in months.items() if key[:4] == latest[:4] and key < latest[:7]),
-        *(day for day in days if day.key[:7] == latest[:7]),
+        *([running] if running else []),
+        this_month[-1],
     ]
+
+
+def _rollup(kind: str, key: str, members: list[Summary]) -> Summary:
+    return Summary(kind, key, fingerprint([m.file_name for m in members]), tuple(members))
 
 
 def _rollups(kind: str, members: list[Summary], key_of) -> dict[str, Summary]:
     groups: dict[str, list[Summary]] = defaultdict(list)
     for member in members:
         groups[key_of(member)].append(member)
-    return {
-        key: Summary(kind, key, _hash([[m.file_name] for m in group]), tuple(group))
-        for key, group in sorted(groups.items())
-    }
+    return {key: _rollup(kind, key, group) for key, group in sorted(groups.items())}
 
 
 class Statistics:
     """The stored summaries of one model's features, computed where missing."""
 
-    def __init__(self, spark: SparkSession, features: DataFrame, root: str, cnn: str, days: Days):
-        self.spark, self.features, self.cnn, self.days = spark, features, cnn, days
+    def __init__(self, spark: SparkSession, features: DataFrame, root: str, cnn: str):
+        self.spark, self.features, self.cnn = spark, features, cnn
         self.folder = f"{root}/{STATS_FOLDER}/{partition('model', cnn)}"
-        self.stored = {name for name in list_children(spark, self.folder) if name.endswith(".npz")}
+        self.stored = set(list_children(spark, self.folder))
+        self.days = paths.scan_days(spark, features, cnn, self.folder, self.stored)
         self.computed: list[str] = []  # the days whose statistics this run computed
 
     def total(self) -> mm.Moments:
@@ -142,9 +112,12 @@ class Statistics:
         )
 
     def prune(self) -> list[str]:
-        """Delete the summaries no fingerprint names any more: of rewritten or removed days."""
+        """Delete the files no fingerprint names any more: of rewritten or removed days, and
+        the running rollups of a month now closed."""
         current = {summary.file_name for summary in _all(plan(self.days.fingerprints))}
-        return delete_children(self.spark, self.folder, sorted(self.stored - current))
+        current |= self.days.index_files
+        stored = {name for name in list_children(self.spark, self.folder)}
+        return delete_children(self.spark, self.folder, sorted(stored - current))
 
     def _ensure(self, summary: Summary) -> str:
         uri = f"{self.folder}/{summary.file_name}"
@@ -187,25 +160,23 @@ class Statistics:
         return moments
 
     def _merge_files(self, uris: list[str]) -> mm.Moments:
-        """Merged on the workers, one result per feature size: more than one is refused."""
+        """Read by Spark, merged on the driver one file at a time: a handful of files a run."""
         if not uris:
             return mm.EMPTY
         files = self.spark.read.format("binaryFile").load([literal(uri) for uri in uris])
-        by_size = (
-            files.select("content")
-            .rdd.map(lambda row: mm.from_bytes(row.content))
-            .filter(lambda moments: moments.count > 0)
-            .map(lambda moments: (moments.feature_size, moments))
-            .reduceByKey(mm.merge, numPartitions=1)
-            .collect()
-        )
-        if len(by_size) > 1:
-            sizes = sorted(size for size, _ in by_size)
+        merged, sizes = mm.EMPTY, set()
+        for row in files.select("content").toLocalIterator():
+            moments = mm.from_bytes(row.content)
+            if moments.count:
+                sizes.add(moments.feature_size)
+                if len(sizes) == 1:
+                    merged = mm.merge(merged, moments)
+        if len(sizes) > 1:
             raise PcaInputError(
-                f"{self.cnn} features have sizes from {sizes[0]} to {sizes[-1]}: they do not "
+                f"{self.cnn} features have sizes from {min(sizes)} to {max(sizes)}: they do not "
                 "come from one CNN"
             )
-        return by_size[0][1] if by_size else mm.EMPTY
+        return merged
 
 
 def _all(summaries: list[Summary]) -> Iterator[Summary]:

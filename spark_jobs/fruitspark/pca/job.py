@@ -13,7 +13,6 @@ from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
 from pyspark.sql import SparkSession
 
-from fruits_contract.layout import partition
 from fruitspark.pca import extract, history, load, maths, policy
 from fruitspark.pca.arguments import PcaArgs, parse_args
 from fruitspark.pca.maths import PcaInputError
@@ -34,7 +33,8 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
     input_root = args.input.rstrip("/")
     features = extract.extract_features(spark, input_root, args.model)
     started = time.perf_counter()
-    days = history.scan_days(spark, features, f"{input_root}/{partition('model', args.model)}")
+    statistics = history.Statistics(spark, features, input_root, args.model)
+    days = statistics.days
     log.info(
         "scanned %d day(s) and their paths in %.1fs: %d row(s) featurized again later",
         len(days.fingerprints),
@@ -42,7 +42,6 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
         len(days.superseded_rows),
     )
     started = time.perf_counter()
-    statistics = history.Statistics(spark, features, input_root, args.model, days)
     moments = statistics.total()
     maths.check_input(moments, args.model, args.input, args.k)
     log.info(
