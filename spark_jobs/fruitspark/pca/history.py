@@ -47,10 +47,11 @@ STATS_BATCH_ROWS = 1024  # rows per Arrow batch: a 1,280-feature batch is 10 MB 
 
 @dataclass(frozen=True)
 class Summary:
-    """The statistics of one day, month or year: a file named after what it summarises."""
+    """The statistics of a day, a month's running days, a month or a year: a file named
+    after what it summarises."""
 
-    kind: str  # day, month or year
-    key: str  # 2026-11-20, 2026-11 or 2026
+    kind: str  # day, days, month or year
+    key: str  # 2026-11-20, 2026-11-01..2026-11-19, 2026-11 or 2026
     fingerprint: str
     members: tuple[Summary, ...] = ()  # a rollup's days or months; none for a day
 
@@ -153,10 +154,7 @@ class Statistics:
             if len(sizes) == 1 and partial.moments is not None:
                 moments = mm.merge(moments, mm.from_bytes(partial.moments))
         if len(sizes) > 1:
-            raise PcaInputError(
-                f"{self.cnn} features have sizes from {min(sizes)} to {max(sizes)}: they do not "
-                "come from one CNN"
-            )
+            raise mixed_sizes(self.cnn, sizes)
         return moments
 
     def _merge_files(self, uris: list[str]) -> mm.Moments:
@@ -172,11 +170,15 @@ class Statistics:
                 if len(sizes) == 1:
                     merged = mm.merge(merged, moments)
         if len(sizes) > 1:
-            raise PcaInputError(
-                f"{self.cnn} features have sizes from {min(sizes)} to {max(sizes)}: they do not "
-                "come from one CNN"
-            )
+            raise mixed_sizes(self.cnn, sizes)
         return merged
+
+
+def mixed_sizes(cnn: str, sizes: set[int]) -> PcaInputError:
+    return PcaInputError(
+        f"{cnn} features have sizes from {min(sizes)} to {max(sizes)}: they do not come from "
+        "one CNN"
+    )
 
 
 def _all(summaries: list[Summary]) -> Iterator[Summary]:
