@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from fruitspark.featurize import transform
 from fruitspark.featurize.extract import extract_images
 from fruitspark.listing import EPOCH, ListedFile
 from fruitspark.partitions import IMAGES_PER_PARTITION, partition_plan
-from fruitspark.pca.extract import latest_features
+from fruitspark.pca.extract import rows_that_count
 from fruitspark.pca.maths import choose_k
+from fruitspark.pca.paths import superseded_paths
 from fruitspark.schemas import FEATURES, REJECTED
 
 
@@ -141,7 +144,7 @@ def test_choose_k(explained, target, k):
     assert choose_k(explained, target) == k
 
 
-def test_latest_features_keep_one_row_per_image_from_its_latest_date(spark):
+def test_an_image_featurized_on_two_dates_counts_once_with_its_latest_features(spark):
     features = spark.createDataFrame(
         [
             ("s3://b/Kiwi/1.jpg", "Kiwi", "m", [0.0, 0.0], "mobilenet_v2", "2026-11-19"),
@@ -150,13 +153,21 @@ def test_latest_features_keep_one_row_per_image_from_its_latest_date(spark):
             ("s3://b/Kiwi/1.jpg", "Kiwi", "v", [9.0, 9.0], "vgg16", "2026-11-21"),
         ],
         FEATURES,
+    ).where(F.col("model") == "mobilenet_v2")
+    every_hash = np.array(
+        [row.h for row in features.select(F.xxhash64("path").alias("h")).collect()]
     )
-    latest = latest_features(features, "mobilenet_v2")
-    assert latest.columns == ["path", "label", "model_id", "features"]
-    assert [(path, vector.toArray().tolist()) for path, _, _, vector in rows(latest)] == [
-        ("s3://b/Kiwi/1.jpg", [1.0, 1.0]),
-        ("s3://b/Kiwi/2.jpg", [2.0, 2.0]),
+    superseded = superseded_paths(spark, features, every_hash)
+    assert superseded == {"2026-11-19": ["s3://b/Kiwi/1.jpg"]}
+
+    rows_ = rows_that_count(spark, features, [("s3://b/Kiwi/1.jpg", "2026-11-19")])
+    assert rows_.columns == ["path", "label", "ingest_date", "features"]
+    assert [(path, day, vector.toArray().tolist()) for path, _, day, vector in rows(rows_)] == [
+        ("s3://b/Kiwi/1.jpg", "2026-11-20", [1.0, 1.0]),
+        ("s3://b/Kiwi/2.jpg", "2026-11-19", [2.0, 2.0]),
     ]
+    only_the_20th = rows_that_count(spark, features, [], days=["2026-11-20"])
+    assert rows(only_the_20th, "path", "ingest_date") == [("s3://b/Kiwi/1.jpg", "2026-11-20")]
 
 
 def test_featurize_writes_its_two_tables_in_the_contracts_schemas(spark):
