@@ -1,8 +1,8 @@
 """The Spark jobs: their entry scripts, and which of their arguments each reads itself.
 
-A job reads the URIs of `direct_reads` with pyarrow's filesystems, not through Hadoop (featurize
-lists and reads its images so, one by one): the local AWS gives those the bucket's own S3
-endpoint instead of a staged copy (localaws.staging).
+A job reads the URIs of `direct_reads` itself, not through Hadoop (featurize lists and reads
+its images with pyarrow's filesystems, one by one; erase uses boto3): the local AWS gives
+those the bucket's own S3 endpoint instead of a staged copy (localaws.staging).
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ class JobSpec:
         return f"fruits_{self.name}.py"
 
 
+# erase deletes image versions and reads its requests with boto3: S3 objects, not a dataset.
+ERASE = JobSpec("erase", direct_reads=("--images", "--requests"))
 FEATURIZE = JobSpec("featurize", direct_reads=("--input",))
 PCA = JobSpec("pca")
-JOBS: dict[str, JobSpec] = {job.name: job for job in (FEATURIZE, PCA)}
+JOBS: dict[str, JobSpec] = {job.name: job for job in (ERASE, FEATURIZE, PCA)}
 
 
 def job_of_script(path: str) -> JobSpec | None:

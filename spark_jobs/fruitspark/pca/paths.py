@@ -60,13 +60,16 @@ def day_files(features: DataFrame, cnn: str) -> dict[str, list[str]]:
     return {day: sorted(names) for day, names in sorted(files.items())}
 
 
+def index_file(day: str, names: list[str]) -> str:
+    """The name of the path index of a day whose partition holds the files `names`."""
+    return f"{PREFIX}{day}.{fingerprint([day, names])}.npy"
+
+
 def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, stored) -> Days:
     """Each day's fingerprint and the rows that no longer count, from the stored path
     hashes (computed for the days that lack them) and the candidates' real paths."""
     files = day_files(features, cnn)
-    index_files = {
-        day: f"{PREFIX}{day}.{fingerprint([day, names])}.npy" for day, names in files.items()
-    }
+    index_files = {day: index_file(day, names) for day, names in files.items()}
     missing = [day for day, name in index_files.items() if name not in stored]
     if missing:
         write_hashes(spark, features, folder, {day: index_files[day] for day in missing})

@@ -1,0 +1,206 @@
+"""erase on local Spark and an in-process moto S3: a request's images, feature rows,
+rejections and PCA rows are gone, with the counts recorded and no key logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from fruits_contract.erasure import APPLIED, record_key
+from fruitspark.erase import job as erase
+from fruitspark.erase import rows as erase_rows
+from fruitspark.erase.arguments import parse_args
+from fruitspark.pca import job as pca
+from fruitspark.publication import read_latest
+from fruitspark.schemas import REJECTED
+from tests.spark_jobs.test_pca import numpy_pca, write_features
+from tests.spark_jobs.test_pca_incremental import day_rows
+
+BUCKET = "fruits-erase"
+DAY_ONE, DAY_TWO = "2026-11-20", "2026-11-21"
+ERASURE = f"s3://{BUCKET}/erasure/"
+
+
+def in_bucket(rows: list) -> list:
+    return [(path.replace("s3://b/", f"s3://{BUCKET}/"), *rest) for path, *rest in rows]
+
+
+def key_of(uri: str) -> str:
+    return uri.removeprefix(f"s3://{BUCKET}/")
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-west-1")
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        client.put_bucket_versioning(
+            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
+        )
+        yield client
+
+
+@pytest.fixture
+def history(spark, s3, tmp_path):
+    """Day one's 12 images, day two's 6 and a re-upload of one of day one's, a rejection on
+    day one; PCA published, appended to, then refitted (an older version kept)."""
+    features, output = tmp_path / "features", tmp_path / "pca" / "model=mobilenet_v2"
+    one = in_bucket(day_rows(DAY_ONE, 12, seed=1))
+    two = in_bucket(day_rows(DAY_TWO, 6, seed=2))
+    reuploaded = (one[1][0], one[1][1], two[0][2])
+    two = [*two, reuploaded]
+    rejected = f"s3://{BUCKET}/images/{DAY_ONE}/Broken/cut-short.jpg"
+    write_features(spark, str(features), one, day=DAY_ONE)
+    spark.createDataFrame(
+        [(rejected, "Broken", "truncated: image file is truncated", "mobilenet_v2", DAY_ONE)],
+        REJECTED,
+    ).write.partitionBy("model", "ingest_date").parquet(str(features / "_rejected"))
+    for path, *_ in [*one, *two[:-1]]:
+        s3.put_object(Bucket=BUCKET, Key=key_of(path), Body=b"jpeg")
+    s3.put_object(Bucket=BUCKET, Key=key_of(reuploaded[0]), Body=b"jpeg again")
+    s3.put_object(Bucket=BUCKET, Key=key_of(rejected), Body=b"cut")
+    arguments = ["--input", str(features), "--output", str(output), "--variance", "0.9"]
+    assert pca.main(arguments, spark) == 0
+    write_features(spark, str(features), two, day=DAY_TWO)
+    assert pca.main(arguments, spark) == 0
+    assert pca.main([*arguments, "--mode", "full"], spark) == 0
+    erased = [one[0][0], reuploaded[0], rejected]  # day one only, re-uploaded, rejected
+    return {
+        "features": features,
+        "output": output,
+        "arguments": arguments,
+        "rows": {path: vector for path, _, vector in [*one[2:], *two[:-1]]},
+        "erased": erased,
+    }
+
+
+def request(s3, name: str, body) -> None:
+    text = body if isinstance(body, str) else json.dumps(body)
+    s3.put_object(Bucket=BUCKET, Key=f"erasure/requests/{name}.json", Body=text.encode())
+
+
+def erase_args(history) -> list[str]:
+    return [
+        f"--requests={ERASURE}",
+        f"--images=s3://{BUCKET}/images/",
+        f"--features={history['features']}",
+        f"--pca={history['output'].parent}",
+        "--run-id=manual__2026-11-22",
+    ]
+
+
+def applied(s3, name: str) -> dict:
+    body = s3.get_object(Bucket=BUCKET, Key=record_key("erasure/", APPLIED, name))["Body"]
+    return json.loads(body.read())
+
+
+def every_path(spark, root: Path) -> set[str]:
+    """The path column of every Parquet file of rows under root, whatever the manifests
+    say: not the fitted models' own (_model/)."""
+    files = [str(file) for file in root.rglob("*.parquet") if "_model" not in file.parts]
+    return {row.path for row in spark.read.parquet(*files).select("path").collect()}
+
+
+EXPECTED = {
+    "images": 3,
+    "image_versions": 4,  # the re-uploaded image has two
+    "feature_rows": 3,  # the re-uploaded image has a row on each day
+    "rejections": 1,
+    "pca_rows": 2,  # a re-uploaded image counts once, with its latest features
+    "pca_versions_pruned": 1,
+}
+
+
+def test_a_request_erases_every_trace_and_records_its_counts(spark, s3, history, caplog):
+    caplog.set_level(logging.INFO, logger="erase")
+    request(s3, "withdrawn", {"images": [key_of(uri) for uri in history["erased"]]})
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+
+    assert records["withdrawn"]["counts"] == EXPECTED
+    assert applied(s3, "withdrawn") == records["withdrawn"]
+    assert records["withdrawn"]["status"] == "erased"
+    assert records["withdrawn"]["complete"]
+    erased = set(history["erased"])
+    assert not erased & every_path(spark, history["features"])
+    assert not erased & every_path(spark, history["output"])
+    assert every_path(spark, history["features"]) == set(history["rows"])
+    for uri in erased:
+        listed = s3.list_object_versions(Bucket=BUCKET, Prefix=key_of(uri))
+        assert not listed.get("Versions")
+        assert not listed.get("DeleteMarkers")
+    assert len(s3.list_object_versions(Bucket=BUCKET, Prefix="images/")["Versions"]) == 16
+    for uri in erased:
+        assert key_of(uri) not in caplog.text
+
+    # The published version reads whole, without the rows; the next PCA run fits the rest.
+    published = {row.path for row in read_latest(spark, str(history["output"])).collect()}
+    assert published == set(history["rows"])
+    assert pca.main([*history["arguments"], "--mode", "full"], spark) == 0
+    manifest = json.loads((history["output"] / "_LATEST").read_text())
+    matrix = np.array(list(history["rows"].values()))
+    explained, _ = numpy_pca(matrix)
+    assert manifest["rows"] == len(history["rows"])
+    assert manifest["variance"] == pytest.approx(
+        np.cumsum(explained)[manifest["k"] - 1], abs=1e-9
+    )
+
+
+def test_refused_requests_say_why_without_keys_and_stop_nothing(spark, s3, history):
+    request(s3, "not-json", "{images: [")
+    request(s3, "outside", {"images": ["features/model=mobilenet_v2/part-0.parquet"]})
+    request(s3, "empty", {"images": []})
+    request(s3, "fine", {"images": [key_of(history["erased"][0])]})
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+
+    assert {name: record["status"] for name, record in records.items()} == {
+        "not-json": "refused",
+        "outside": "refused",
+        "empty": "refused",
+        "fine": "erased",
+    }
+    assert "Invalid JSON" in records["not-json"]["reason"]
+    assert records["outside"]["reason"] == "images: images[0] is not an object key under images/"
+    assert "at least 1 item" in records["empty"]["reason"]
+    assert records["fine"]["counts"]["feature_rows"] == 1
+    assert history["erased"][0] not in every_path(spark, history["features"])
+
+
+def test_a_run_killed_midway_is_finished_by_the_next_with_the_first_counts(
+    spark, s3, history, monkeypatch
+):
+    request(s3, "withdrawn", {"images": [key_of(uri) for uri in history["erased"]]})
+    rewrite = erase_rows.rewrite_without
+
+    def killed_at_the_features(spark_, root, *rest):
+        if not root.endswith("_rejected"):
+            raise RuntimeError("killed")
+        return rewrite(spark_, root, *rest)
+
+    monkeypatch.setattr(erase_rows, "rewrite_without", killed_at_the_features)
+    with pytest.raises(RuntimeError, match="killed"):
+        erase.run(spark, parse_args(erase_args(history)), s3)
+    monkeypatch.setattr(erase_rows, "rewrite_without", rewrite)
+    assert history["erased"][0] in every_path(spark, history["features"])
+
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+    assert records["withdrawn"]["counts"] == EXPECTED
+    erased = set(history["erased"])
+    assert not erased & every_path(spark, history["features"])
+    assert not erased & every_path(spark, history["output"])
+    assert not s3.list_object_versions(Bucket=BUCKET, Prefix=key_of(history["erased"][0])).get(
+        "Versions"
+    )
+
+
+def test_no_request_changes_nothing(spark, s3, history):
+    before = sorted(str(path) for path in history["features"].rglob("*"))
+    assert erase.run(spark, parse_args(erase_args(history)), s3) == {}
+    assert sorted(str(path) for path in history["features"].rglob("*")) == before
