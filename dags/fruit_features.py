@@ -4,16 +4,19 @@
 Every day, turn the fruit photos that landed in S3 into CNN features and PCA components on a
 short-lived EMR cluster:
 
-1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval;
-   none before the timeout: the run is skipped and no cluster is created;
+1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval,
+   or a pending erasure request; neither before the timeout: the run is skipped and no
+   cluster is created;
 2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements; a retry
    reuses the run's cluster, and an interrupted run's cluster of the same interval is ended
    first;
-3. `add_spark_steps`: featurize the interval's images, then refit PCA on all of that model's
-   features; a retry adds no step twice;
+3. `add_spark_steps`: erase what pending requests name (when there are some), featurize the
+   interval's images, then PCA: the day appended to the published version, or a refit when
+   one is due; a retry adds no step twice;
 4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
-   the step's reason and the end of its log; success records events on the two assets,
-   `fruit_features.features` and `fruit_features.pca`, for the DAGs scheduled on them;
+   the step's reason and the end of its log; success completes the erasure requests and
+   records events on the two assets, `fruit_features.features` and `fruit_features.pca`,
+   for the DAGs scheduled on them;
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
 
 Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
@@ -31,17 +34,25 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.assets import PublishingStepSensor
 from fruit_pipeline.config import INSTANCE_TYPE, json_schema_pattern, load_config
-from fruit_pipeline.emr_requests import INGEST_DATE, MODEL, job_flow_overrides, spark_steps
-from fruit_pipeline.retry_safe import (
-    RetrySafeEmrAddStepsOperator,
-    RetrySafeEmrCreateJobFlowOperator,
+from fruit_pipeline.emr_requests import (
+    INGEST_DATE,
+    MODEL,
+    erase_step,
+    job_flow_overrides,
+    spark_steps,
 )
-from fruit_pipeline.sensors import NewImagesSensor
+from fruit_pipeline.erasure import ErasingEmrAddStepsOperator
+from fruit_pipeline.retry_safe import RetrySafeEmrCreateJobFlowOperator
+from fruit_pipeline.sensors import ERASURE_REQUESTS_XCOM, NewImagesSensor
 from fruits_contract.cnns import CNNS, DEFAULT_CNN, SMALLEST_FEATURE_SIZE
+from fruits_contract.erasure import REQUESTS
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
 AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
+PENDING_ERASURES = (
+    f"{{{{ ti.xcom_pull(task_ids='wait_for_new_images', key='{ERASURE_REQUESTS_XCOM}') }}}}"
+)
 STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
 # Every task calls AWS. The two sensors retry too: Airflow 3.3's scheduler can fail a
 # deferred task once it has resumed, on the stale executor event of its deferral
@@ -103,6 +114,7 @@ with DAG(
     wait_for_new_images = NewImagesSensor(
         task_id="wait_for_new_images",
         bucket_key=f"{CONFIG.images_uri}*",
+        erasure_requests=CONFIG.erasure_uri + REQUESTS,
         timeout=CONFIG.sensor_timeout_seconds,
         poke_interval=CONFIG.sensor_poke_seconds,
         soft_fail=True,
@@ -118,10 +130,12 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    add_spark_steps = RetrySafeEmrAddStepsOperator(
+    add_spark_steps = ErasingEmrAddStepsOperator(
         task_id="add_spark_steps",
         job_flow_id=create_emr_cluster.output,
         steps=spark_steps(CONFIG),
+        erase_step=erase_step(CONFIG),
+        erasure_requests=PENDING_ERASURES,
         **AWS,
         **AWS_RETRIES,
     )

@@ -14,6 +14,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Asset
 
 from fruit_pipeline.config import PipelineConfig
+from fruit_pipeline.erasure import complete_requests
 from fruit_pipeline.step_failures import ExplainedStepSensor
 from fruits_contract.layout import LATEST, partition, summary_key
 
@@ -74,12 +75,13 @@ def read_json(s3: S3Hook, uri: str) -> dict[str, Any] | None:
 
 
 class PublishingStepSensor(ExplainedStepSensor):
-    """The step sensor, which also records the two asset events once the steps succeeded.
+    """The step sensor, which also records the two asset events once the steps succeeded,
+    and completes the erasure requests the run applied (their counts in the features event).
 
-    A failed step fails this task and a skipped run never reaches it: neither records an
-    event. A succeeded step's output that cannot be found is logged as a warning, and named
-    in the event's extra under "missing": the steps succeeded, so the event is recorded.
-    `model` and `ingest_date` are templated, as the steps' own arguments are.
+        A failed step fails this task and a skipped run never reaches it: neither records an
+        event. A succeeded step's output that cannot be found is logged as a warning, and named
+        in the event's extra under "missing": the steps succeeded, so the event is recorded.
+        `model` and `ingest_date` are templated, as the steps' own arguments are.
     """
 
     template_fields = (*ExplainedStepSensor.template_fields, "model", "ingest_date")
@@ -89,6 +91,7 @@ class PublishingStepSensor(ExplainedStepSensor):
     ) -> None:
         self.features = features_asset(config)
         self.pca = pca_asset(config)
+        self.erasure_uri = config.erasure_uri
         super().__init__(outlets=[self.features, self.pca], **kwargs)
         self.model = model
         self.ingest_date = ingest_date
@@ -106,6 +109,8 @@ class PublishingStepSensor(ExplainedStepSensor):
         summary_uri = f"{self.features.uri.rstrip('/')}/{summary_key(self.model, self.ingest_date)}"
         pca_root = f"{self.pca.uri.rstrip('/')}/{partition('model', self.model)}/"
         features = features_extra(read_json(s3, summary_uri), summary_uri)
+        # The steps have succeeded: the requests erase applied in this run are complete.
+        features["erasure"] = complete_requests(s3, self.erasure_uri, context["run_id"])
         pca = pca_extra(read_json(s3, pca_root + LATEST), pca_root)
         for asset, extra in ((self.features, features), (self.pca, pca)):
             if "missing" in extra:

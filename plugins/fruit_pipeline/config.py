@@ -91,6 +91,9 @@ class PipelineConfig(BaseModel):
         description="refit PCA when its components keep this much less of the variance than due",
     )
     pca_refit_days: int = Field(30, ge=1, description="refit PCA at least this often, in days")
+    erasure_prefix: KeyPrefix = Field(
+        "erasure/", description="erasure requests (requests/), and their records (done/)"
+    )
     artifacts_uri: S3FolderUri = Field(
         "s3://fruits-data/artifacts/",
         description="job scripts, package, bootstrap, requirements, ONNX models",
@@ -138,6 +141,7 @@ class PipelineConfig(BaseModel):
             "images_prefix": self.images_uri,
             "features_prefix": self.features_uri,
             "pca_prefix": self.pca_uri,
+            "erasure_prefix": self.erasure_uri,
             "artifacts_uri": self.artifacts_uri,
             "logs_uri": self.logs_uri,
         }
@@ -160,6 +164,10 @@ class PipelineConfig(BaseModel):
     @property
     def pca_uri(self) -> str:
         return f"s3://{self.data_bucket}/{self.pca_prefix}"
+
+    @property
+    def erasure_uri(self) -> str:
+        return f"s3://{self.data_bucket}/{self.erasure_prefix}"
 
     def artifact(self, name: str) -> str:
         return f"{self.artifacts_uri.rstrip('/')}/{name}"

@@ -18,7 +18,7 @@ from fruits_contract.artifacts import (
     job_script,
     model_file,
 )
-from fruits_contract.jobs import FEATURIZE, PCA, JobSpec
+from fruits_contract.jobs import ERASE, FEATURIZE, PCA, JobSpec
 from fruits_contract.layout import partition
 
 PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
@@ -171,3 +171,19 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
         ],
     )
     return [featurize, pca]
+
+
+def erase_step(config: PipelineConfig) -> dict[str, Any]:
+    """The step that applies the pending erasure requests, added before the others when the
+    first task found some (fruit_pipeline.erasure)."""
+    return spark_submit(
+        config,
+        ERASE,
+        [
+            f"--requests={config.erasure_uri}",
+            f"--images={config.images_uri}",
+            f"--features={config.features_uri}",
+            f"--pca={config.pca_uri}",
+            f"--run-id={RUN_ID}",
+        ],
+    )

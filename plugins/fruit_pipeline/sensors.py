@@ -1,5 +1,6 @@
-"""Wait, deferred, for new images under the images prefix: each poke lists only the interval's
-day folders of the landing layout (fruits_contract.landing), not every image ever stored."""
+"""Wait, deferred, for new images under the images prefix, or for pending erasure requests:
+each poke lists only the interval's day folders of the landing layout
+(fruits_contract.landing), not every image ever stored, and one page of the requests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from airflow.triggers.base import TriggerEvent
 
 from fruits_contract.image_files import is_apple_double, is_image
 from fruits_contract.landing import days_to_list, is_day_folder
+
+ERASURE_REQUESTS_XCOM = "erasure_requests"
 
 
 def has_new_images(
@@ -85,7 +88,8 @@ class NewImagesSensor(S3KeySensor):
     trigger's event.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, erasure_requests: str, **kwargs: Any) -> None:
+        self.erasure_requests = erasure_requests  # s3://bucket/erasure/requests/
         super().__init__(
             wildcard_match=True,
             check_fn=has_new_images,
@@ -99,6 +103,8 @@ class NewImagesSensor(S3KeySensor):
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
     def poke(self, context: Any) -> bool:
+        if self.pending_erasures(context):
+            return True
         if context["params"].get("mode") == "full":
             return super().poke(context)
         bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
@@ -111,6 +117,17 @@ class NewImagesSensor(S3KeySensor):
             self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
             for folder in self.interval_folders(bucket, prefix, context)
         )
+
+    def pending_erasures(self, context: Any) -> int:
+        """How many erasure requests wait (up to a page of them), pushed as the XCom
+        ERASURE_REQUESTS_XCOM: the steps then start with erase. A request is a reason to run
+        on a day without images."""
+        bucket, prefix = self.hook.parse_s3_url(self.erasure_requests)
+        pending = len(self.hook.list_keys(bucket, prefix, page_size=1000, max_items=1000))
+        context["ti"].xcom_push(key=ERASURE_REQUESTS_XCOM, value=pending)
+        if pending:
+            self.log.info("%d erasure request(s) pending under %s", pending, self.erasure_requests)
+        return pending
 
     def interval_folders(self, bucket: str, prefix: str, context: Any) -> list[str]:
         """The folders under prefix that a daily poke lists: the interval's day folders and
@@ -141,7 +158,7 @@ class NewImagesSensor(S3KeySensor):
         remaining = (deadline - datetime.now(UTC)).total_seconds()
         if remaining <= 0:
             message = (
-                f"no new image under {self.bucket_key} for the interval "
+                f"no new image under {self.bucket_key} and no erasure request for the interval "
                 f"[{context['data_interval_start']}, {context['data_interval_end']}) "
                 f"after waiting {self.timeout:.0f}s"
             )

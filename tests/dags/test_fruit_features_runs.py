@@ -23,6 +23,7 @@ import pytest
 from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
+from fruits_contract.erasure import COUNTED_PLACES
 from localaws.moto_patches import CREDENTIAL_SCOPE
 from localaws.process import free_port
 from tests.airflow_env import ROOT
@@ -199,6 +200,7 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
             "images_featurized": 2,
             "images_rejected": 1,
             "summary": summary_uri,
+            "erasure": dict.fromkeys(("requests", "refused", *COUNTED_PLACES), 0),
         },
         "fruit_features.pca": {
             "model": "mobilenet_v2",

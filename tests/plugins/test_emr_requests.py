@@ -63,6 +63,20 @@ def test_add_steps_requests_are_valid(dag, conf):
     assert {step["ActionOnFailure"] for step in steps} == {"CANCEL_AND_WAIT"}
 
 
+def test_the_erase_step_is_valid_and_names_every_place_it_cleans(dag):
+    erase = render(dag, "add_spark_steps", "erase_step", {})
+    assert_valid("AddJobFlowSteps", {"JobFlowId": "j-1234567890ABC", "Steps": [erase]})
+    arguments = erase["HadoopJarStep"]["Args"]
+    assert arguments[-5:] == [
+        "--requests=s3://fruits-data/erasure/",
+        "--images=s3://fruits-data/images/",
+        "--features=s3://fruits-data/features/",
+        "--pca=s3://fruits-data/pca/",
+        "--run-id=scheduled__2026-11-20T00:00:00+00:00",
+    ]
+    assert arguments[-6].endswith("/jobs/fruits_erase.py")
+
+
 def step_args(dag, conf: dict) -> tuple[list[str], list[str]]:
     featurize, pca = render(dag, "add_spark_steps", "steps", conf)
     return featurize["HadoopJarStep"]["Args"], pca["HadoopJarStep"]["Args"]

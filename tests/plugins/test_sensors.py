@@ -54,7 +54,12 @@ def test_full_mode_accepts_any_image():
 @pytest.fixture
 def sensor():
     return NewImagesSensor(
-        task_id="wait", bucket_key="s3://b/images/*", timeout=600, poke_interval=60, soft_fail=True
+        task_id="wait",
+        bucket_key="s3://b/images/*",
+        erasure_requests="s3://b/erasure/requests/",
+        timeout=600,
+        poke_interval=60,
+        soft_fail=True,
     )
 
 
@@ -144,8 +149,19 @@ def bucket(monkeypatch):
         yield s3
 
 
+def watching(**kwargs) -> NewImagesSensor:
+    return NewImagesSensor(
+        task_id="wait",
+        bucket_key="s3://fruits/images/*",
+        erasure_requests="s3://fruits/erasure/requests/",
+        aws_conn_id=None,
+        **kwargs,
+    )
+
+
 def poking(sensor, context) -> tuple[bool, list[str]]:
     """The poke's result, and the prefixes it listed (each request once)."""
+    context = {**context, "ti": mock.Mock()}
     listed = []
     sensor.hook.get_conn().meta.events.register(
         "before-call.s3.ListObjectsV2",
@@ -167,19 +183,32 @@ def test_a_daily_poke_lists_the_intervals_day_folders_only(bucket):
         "data_interval_start": now - timedelta(hours=1),
         "data_interval_end": now + timedelta(hours=1),
     }
-    sensor = NewImagesSensor(task_id="wait", bucket_key="s3://fruits/images/*", aws_conn_id=None)
-    assert poking(sensor, context) == (False, ["images/+/", "images/+/"])
+    sensor = watching()
+    requests = "erasure/requests/"
+    assert poking(sensor, context) == (False, [requests, "images/+/", "images/+/"])
 
     bucket.put_object(Bucket="fruits", Key=f"images/{today}/Kiwi/new.jpg", Body=b"x")
-    assert poking(sensor, context) == (True, ["images/+/", "images/+/", f"images/{today}/"])
+    assert poking(sensor, context) == (
+        True,
+        [requests, "images/+/", "images/+/", f"images/{today}/"],
+    )
 
     bucket.put_object(
         Bucket="fruits", Key="images/Banana/flat.jpg", Body=b"x"
     )  # outside the layout
-    new_sensor = NewImagesSensor(
-        task_id="wait", bucket_key="s3://fruits/images/*", aws_conn_id=None
-    )
-    found, listed = poking(new_sensor, context)
+    found, listed = poking(watching(), context)
     assert found
     assert "images/2026-11-10/" not in listed
-    assert set(listed) <= {"images/+/", f"images/{today}/", "images/Banana/"}
+    assert set(listed) <= {requests, "images/+/", f"images/{today}/", "images/Banana/"}
+
+
+def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
+    """A day with no new image but a request: the sensor fires, and pushes the count that
+    makes add_spark_steps start with the erase step."""
+    ti = mock.Mock()
+    context = {**CONTEXT, "ti": ti}
+    assert watching().poke(context) is False
+    ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
+    bucket.put_object(Bucket="fruits", Key="erasure/requests/r-1.json", Body=b"{}")
+    assert watching().poke(context) is True
+    ti.xcom_push.assert_called_with(key="erasure_requests", value=1)

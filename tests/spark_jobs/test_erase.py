@@ -42,9 +42,7 @@ def s3():
         client.create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
-        client.put_bucket_versioning(
-            Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"}
-        )
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         yield client
 
 
@@ -148,9 +146,7 @@ def test_a_request_erases_every_trace_and_records_its_counts(spark, s3, history,
     matrix = np.array(list(history["rows"].values()))
     explained, _ = numpy_pca(matrix)
     assert manifest["rows"] == len(history["rows"])
-    assert manifest["variance"] == pytest.approx(
-        np.cumsum(explained)[manifest["k"] - 1], abs=1e-9
-    )
+    assert manifest["variance"] == pytest.approx(np.cumsum(explained)[manifest["k"] - 1], abs=1e-9)
 
 
 def test_refused_requests_say_why_without_keys_and_stop_nothing(spark, s3, history):

@@ -108,6 +108,7 @@ def applied_record(
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return {
         "request": request.id,
+        "key": request.key,  # of the request object: erasure/requests/<id>.json
         "received_at": request.received_at,
         "status": "refused" if request.refusal else "erased",
         "reason": request.refusal,
