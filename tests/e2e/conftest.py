@@ -66,6 +66,8 @@ def stack(tmp_path_factory):
     try:
         s3 = client("s3", local_aws.endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # As infra/fruits-pipeline.yaml makes it: an erasure must delete every version.
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"))  # all three CNNs
         environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"

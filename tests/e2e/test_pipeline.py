@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
@@ -31,7 +34,7 @@ from tests.spark_jobs.photos import broken_files, fruit_jpeg, write
 pytestmark = pytest.mark.slow
 # Daily runs: the run dated D+1 reads the images modified on day D.
 DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19, 15, tzinfo=UTC)
-RUN_ONE, RUN_TWO = "2026-11-19", "2026-11-20"
+RUN_ONE, RUN_TWO, RUN_THREE = "2026-11-19", "2026-11-20", "2026-11-21"
 LATE_KEY = landing_key("images/", DAY_ONE, "Banana/late.jpg")
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
 # Put on the PYTHONPATH of a run's `airflow dags test`: the first create_job_flow and the
@@ -105,31 +108,35 @@ def upload_once_deferred(stack, run_date: str, upload, timeout: float = 120) -> 
     upload()
 
 
-def upload_day_two(stack, folder: Path) -> None:
-    """Day two's images in their day's folder, and a late one: in day one's folder, whose run
-    has succeeded, but modified on day two, as an upload that straddled midnight."""
+def upload_day_two(stack, folder: Path, reuploaded: str) -> None:
+    """Day two's images in their day's folder, and two in day one's folder, whose run has
+    succeeded, modified on day two: a late one, as an upload that straddled midnight, and a
+    re-upload of one of day one's images."""
     upload_folder(stack.s3, folder, BUCKET, "images/", DAY_TWO)
-    stack.s3.put_object(
-        Bucket=BUCKET,
-        Key=LATE_KEY,
-        Body=fruit_jpeg(),
-        Metadata={LAST_MODIFIED_METADATA: DAY_TWO.isoformat()},
-    )
+    for key in (LATE_KEY, reuploaded.removeprefix(f"s3://{BUCKET}/")):
+        stack.s3.put_object(
+            Bucket=BUCKET,
+            Key=key,
+            Body=fruit_jpeg(),
+            Metadata={LAST_MODIFIED_METADATA: DAY_TWO.isoformat()},
+        )
 
 
 @pytest.fixture(scope="module")
 def day_two(stack, day_one, tmp_path_factory):
-    """8 more images, a new class among them, uploaded on day two once `airflow dags test`'s
-    sensor has found nothing and deferred; the run's create and add-steps tasks each die once
-    right after their AWS call, and are retried."""
+    """8 more images, a new class among them, a late one and a re-upload of one of day one's,
+    uploaded on day two once `airflow dags test`'s sensor has found nothing and deferred;
+    the run's create and add-steps tasks each die once right after their AWS call, and are
+    retried."""
     folder = tmp_path_factory.mktemp("day-two")
+    reuploaded = sorted(day_one["good"])[0]
     good = generate(folder, classes=4, per_class=2, seed=2, start=100)
     faults = tmp_path_factory.mktemp("faults")
     (faults / "sitecustomize.py").write_text(DIE_ONCE_AFTER_AWS_CALL)
     log_before = stack.log.read_text()
     uploader = threading.Thread(
         target=upload_once_deferred,
-        args=(stack, RUN_TWO, lambda: upload_day_two(stack, folder)),
+        args=(stack, RUN_TWO, lambda: upload_day_two(stack, folder, reuploaded)),
     )
     uploader.start()
     state, tasks, cluster = stack.run(
@@ -144,6 +151,7 @@ def day_two(stack, day_one, tmp_path_factory):
         "log": stack.log.read_text()[len(log_before) :],
         "good": uploaded(folder, good, DAY_TWO),
         "late": {f"s3://{BUCKET}/{LATE_KEY}"},
+        "reuploaded": reuploaded,
         "state": state,
         "tasks": tasks,
         "cluster": cluster,
@@ -245,7 +253,7 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
         by_date.setdefault(ingest_date, set()).add(path)
     assert by_date == {
         "2026-11-18": day_one["good"],
-        "2026-11-19": day_two["good"] | day_two["late"],
+        "2026-11-19": day_two["good"] | day_two["late"] | {day_two["reuploaded"]},
     }
     assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"] | day_two["late"]
 
@@ -266,6 +274,158 @@ def test_retried_tasks_made_one_cluster_and_added_each_step_once(stack, day_two)
     assert [cluster["Id"] for cluster in of_the_run] == [day_two["cluster"]["Id"]]
     steps = stack.emr.list_steps(ClusterId=day_two["cluster"]["Id"])["Steps"]
     assert sorted(step["Name"] for step in steps) == ["featurize", "pca"]
+
+
+REQUEST = "withdrawn-by-user-4711"
+
+
+def parquet_paths(stack, prefix: str) -> set[str]:
+    """The path column of every Parquet file of rows under prefix, every kept version and
+    whatever a manifest names: not the fitted models' own files (_model/)."""
+    paths = set()
+    for key in stack.keys(prefix):
+        if key.endswith(".parquet") and "/_model/" not in key:
+            body = stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            paths |= set(pq.read_table(io.BytesIO(body), columns=["path"])["path"].to_pylist())
+    return paths
+
+
+def step_logs(stack, cluster: dict) -> str:
+    return "".join(
+        gzip.decompress(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode()
+        for key in stack.keys(f"emr-logs/{cluster['Id']}/steps/")
+    )
+
+
+def pca_versions(stack) -> set[str]:
+    return {key.split("/")[2] for key in stack.keys("pca/model=mobilenet_v2/v=")}
+
+
+@pytest.fixture(scope="module")
+def erasure(stack, day_one, day_two):
+    """Day three has no new image, and two requests: one erasing an image of day one only,
+    the re-uploaded one and a rejected one; one malformed. Its first run fails after the
+    erase step (featurize cannot find its model), the rerun succeeds."""
+    only_day_one = sorted(day_one["good"] - {day_two["reuploaded"]})[0]
+    rejected = f"s3://{BUCKET}/{landing_key('images/', DAY_ONE, 'Broken/cut-short.jpg')}"
+    erased = {only_day_one, day_two["reuploaded"], rejected}
+    keys = [uri.removeprefix(f"s3://{BUCKET}/") for uri in sorted(erased)]
+    stack.s3.put_object(
+        Bucket=BUCKET,
+        Key=f"erasure/requests/{REQUEST}.json",
+        Body=json.dumps({"images": keys}).encode(),
+    )
+    stack.s3.put_object(Bucket=BUCKET, Key="erasure/requests/malformed.json", Body=b"{")
+    versions_before = pca_versions(stack)
+    log_before = stack.log.read_text()
+    missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
+    failed, _, failed_cluster = stack.run(RUN_THREE, FRUITS_MODEL_FILE=missing_model)
+    pending = set(stack.keys("erasure/"))
+    state, tasks, cluster = stack.run(RUN_THREE)
+    return {
+        "erased": erased,
+        "keys": keys,
+        "versions_before": versions_before,
+        "failed": failed,
+        "pending_after_failure": pending,
+        "state": state,
+        "tasks": tasks,
+        "cluster": cluster,
+        "logs": stack.log.read_text()[len(log_before) :]
+        + step_logs(stack, failed_cluster)
+        + step_logs(stack, cluster),
+    }
+
+
+def test_a_failed_run_leaves_the_requests_pending(erasure):
+    assert erasure["failed"] == "failed"
+    assert {
+        f"erasure/requests/{REQUEST}.json",
+        "erasure/requests/malformed.json",
+        f"erasure/applied/{REQUEST}.json",
+    } <= erasure["pending_after_failure"]
+    assert not any(key.startswith("erasure/done/") for key in erasure["pending_after_failure"])
+
+
+def test_a_run_without_images_applies_the_requests_and_leaves_no_trace(stack, erasure):
+    assert erasure["state"] == "success", erasure["tasks"]
+    steps = stack.emr.list_steps(ClusterId=erasure["cluster"]["Id"])["Steps"]
+    assert sorted(step["Name"] for step in steps) == ["erase", "featurize", "pca"]
+    erased = erasure["erased"]
+    assert not erased & parquet_paths(stack, "features/")
+    assert not erased & parquet_paths(stack, "pca/")
+    for key in erasure["keys"]:
+        listed = stack.s3.list_object_versions(Bucket=BUCKET, Prefix=key)
+        assert not listed.get("Versions")
+        assert not listed.get("DeleteMarkers")
+    assert len(pca_versions(stack)) == 1, "the older versions are pruned"
+    for key in erasure["keys"]:
+        assert key not in erasure["logs"]
+
+
+def test_the_done_records_count_every_place_and_name_no_key(stack, erasure):
+    assert set(stack.keys("erasure/")) == {
+        f"erasure/done/{REQUEST}.json",
+        "erasure/done/malformed.json",
+    }
+    done = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key=f"erasure/done/{REQUEST}.json")["Body"].read()
+    )
+    assert done["counts"] == {
+        "images": 3,
+        "image_versions": 4,  # the re-uploaded image has two
+        "feature_rows": 3,  # the re-uploaded image has a row on each day
+        "rejections": 1,
+        "pca_rows": 2,  # the re-uploaded image is projected once, with its latest features
+        "pca_versions_pruned": len(erasure["versions_before"]) - 1,
+    }
+    assert done["status"] == "erased"
+    assert done["received_at"] < done["completed_at"]
+    run_id = {tag["Key"]: tag["Value"] for tag in erasure["cluster"]["Tags"]}["run_id"]
+    assert done["run_id"] == run_id
+    for key in erasure["keys"]:
+        assert key.rsplit("/", 1)[-1] not in json.dumps(done)
+    malformed = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key="erasure/done/malformed.json")["Body"].read()
+    )
+    assert malformed["status"] == "refused"
+    assert "Invalid JSON" in malformed["reason"]
+    event = asset_events(stack.environment, run_id)["fruit_features.features"]
+    assert event["erasure"] == {"requests": 2, "refused": 1, **done["counts"]}
+
+
+def test_the_published_pca_reads_whole_and_its_statistics_are_the_remaining_rows(
+    stack, day_one, day_two, erasure
+):
+    remaining = (day_one["good"] | day_two["good"] | day_two["late"]) - erasure["erased"]
+    rows = pca_rows(stack)
+    assert set(rows["path"]) == remaining
+    assert len(rows) == len(remaining) == 19
+    root = "pca/model=mobilenet_v2/"
+    manifest = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=f"{root}_LATEST")["Body"].read())
+    assert manifest["rows"] == 19
+    table = features(stack)
+    matrix = np.stack(table.loc[table["path"].isin(remaining), "features"].to_numpy())
+    centred = matrix - matrix.mean(axis=0)
+    covariance = centred.T @ centred / (len(matrix) - 1)
+    model = np.load(
+        io.BytesIO(
+            stack.s3.get_object(
+                Bucket=BUCKET, Key=latest_version(stack.s3, BUCKET, root) + "_model/pca.npz"
+            )["Body"].read()
+        )
+    )
+    std = np.where(np.isfinite(model["std"]), model["std"], 0)
+    scale = np.divide(1, std, out=np.zeros_like(std), where=std > 0)
+    standardized = covariance * np.outer(scale, scale)
+    if manifest["refit"]:  # a fit of the remaining rows
+        eigenvalues = np.clip(np.linalg.eigvalsh(standardized)[::-1], 0, None)
+        share = eigenvalues[: manifest["k"]].sum() / eigenvalues.sum()
+        assert manifest["variance"] == pytest.approx(share, abs=1e-6)
+    else:  # the published components, on the statistics of the remaining rows
+        components = model["components"]
+        kept = np.einsum("ik,ij,jk->", components, standardized, components)
+        assert manifest["kept_variance"] == pytest.approx(kept / np.trace(standardized), abs=1e-6)
 
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
@@ -339,9 +499,12 @@ def test_the_providers_hooks_sensors_and_waiters_read_local_emr(stack, day_one, 
         EmrJobFlowSensor(task_id="peer", job_flow_id=doomed).poke({})
 
 
-def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day_one, day_two):
+def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(
+    stack, day_one, day_two, erasure
+):
     """docs/compose.md's sequence: a `mode: full` trigger, then the scheduler's incremental
-    run of the same interval. Each image stays under the day of its upload."""
+    run of the same interval. Each image stays under the day of its last upload; the erased
+    ones are gone for good."""
 
     def by_date() -> dict[str, set[str]]:
         table = features(stack)
@@ -352,7 +515,10 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day
         }
 
     # The late image was modified on day two: a full rebuild files it there too.
-    expected = {"2026-11-18": day_one["good"], "2026-11-19": day_two["good"] | day_two["late"]}
+    expected = {
+        "2026-11-18": day_one["good"] - erasure["erased"],
+        "2026-11-19": day_two["good"] | day_two["late"],
+    }
     state, tasks, _ = stack.run(RUN_TWO, conf={"mode": "full"})
     assert state == "success", tasks
     assert by_date() == expected
@@ -360,4 +526,5 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(stack, day
     assert state == "success", tasks
     assert by_date() == expected
     rows = pca_rows(stack)
-    assert len(rows) == len(day_one["good"] | day_two["good"] | day_two["late"]) == 21
+    assert set(rows["path"]) == expected["2026-11-18"] | expected["2026-11-19"]
+    assert len(rows) == 19

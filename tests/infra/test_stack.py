@@ -196,10 +196,13 @@ def test_the_nodes_may_read_every_input_and_write_every_output_the_steps_name(
         for action in ("s3:PutObject", "s3:DeleteObject"):
             assert allowed(policy, action, f"{arn}{prefix}model=x/part-0.parquet")
     assert allowed(policy, "s3:PutObject", f"{arn}emr-logs/j-1/steps/s-1/stdout.gz")
-    # Nothing else: the photos and the job code cannot be changed or deleted by a node.
-    for key in ("images/Banana/1.jpg", "artifacts/jobs/fruits_featurize.py"):
-        assert not allowed(policy, "s3:PutObject", arn + key)
-        assert not allowed(policy, "s3:DeleteObject", arn + key)
+    # Nothing else: the photos cannot be changed, only erased; the job code not even that.
+    assert not allowed(policy, "s3:PutObject", f"{arn}images/Banana/1.jpg")
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert allowed(policy, action, f"{arn}images/Banana/1.jpg")
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not allowed(policy, action, f"{arn}artifacts/jobs/fruits_featurize.py")
+        assert not allowed(policy, action, f"{arn}erasure/requests/r-1.json")
 
 
 def test_airflow_may_touch_only_tagged_clusters_and_pass_only_the_two_roles(
@@ -252,6 +255,13 @@ def test_the_bucket_is_private_versioned_and_expires_logs():
     rules = {rule["Id"]: rule for rule in properties["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-emr-logs"]["Prefix"] == "emr-logs/"
     assert rules["expire-emr-logs"]["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
+    # What an erasure rewrites lives on as a noncurrent version for a day at most.
+    shortest = {
+        rule["Prefix"]: rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        for rule in rules.values()
+        if "Prefix" in rule and "NoncurrentVersionExpiration" in rule
+    }
+    assert shortest == {"emr-logs/": 1, "features/": 1, "pca/": 1, "erasure/requests/": 1}
 
 
 def test_the_bucket_policy_refuses_plain_http():
@@ -383,7 +393,6 @@ def test_under_iam_enforcement_the_nodes_read_and_write_what_the_steps_do_and_no
             assert stager.sync_back() == {"uploaded": 1, "deleted": 1}
         for refused in (
             lambda: node.put_object(Bucket=BUCKET, Key="images/Pear/2.jpg", Body=b""),
-            lambda: node.delete_object(Bucket=BUCKET, Key="images/Pear/1.jpg"),
             lambda: node.put_object(
                 Bucket=BUCKET, Key="artifacts/jobs/fruits_featurize.py", Body=b""
             ),
@@ -391,3 +400,72 @@ def test_under_iam_enforcement_the_nodes_read_and_write_what_the_steps_do_and_no
         ):
             with pytest.raises(ClientError, match="AccessDenied"):
                 refused()
+
+
+def test_under_iam_enforcement_the_nodes_apply_an_erasure_and_airflow_completes_it(
+    deployed, monkeypatch
+):
+    """The erase step's S3 calls (its own functions) with the nodes' policy, then the DAG's
+    completion with Airflow's, each checked by moto on every request."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from fruit_pipeline.erasure import complete_requests
+    from fruitspark.erase import images, requests
+
+    # As the template sets it (moto's CloudFormation does not apply it).
+    deployed.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"\xff\xd8 first", b"\xff\xd8 again"):
+        deployed.s3.put_object(Bucket=BUCKET, Key="images/Pear/erased.jpg", Body=body)
+    deployed.s3.put_object(
+        Bucket=BUCKET,
+        Key="erasure/requests/r-1.json",
+        Body=json.dumps({"images": ["images/Pear/erased.jpg"]}).encode(),
+    )
+    clients = {}
+    for user in ("node", "airflow"):
+        deployed.iam.create_user(UserName=f"{user}-erasing")
+        policy = f"{STACK}-emr-instance" if user == "node" else f"{STACK}-airflow"
+        deployed.iam.attach_user_policy(
+            UserName=f"{user}-erasing", PolicyArn=f"arn:aws:iam::123456789012:policy/{policy}"
+        )
+        clients[user] = deployed.iam.create_access_key(UserName=f"{user}-erasing")["AccessKey"]
+    node = boto3.client(
+        "s3",
+        region_name=REGION,
+        aws_access_key_id=clients["node"]["AccessKeyId"],
+        aws_secret_access_key=clients["node"]["SecretAccessKey"],
+    )
+
+    with enable_iam_authentication():
+        (pending,) = requests.pending_requests(node, BUCKET, "erasure/", "images/")
+        assert pending.images == ("images/Pear/erased.jpg",)
+        assert requests.read_applied(node, BUCKET, "erasure/", pending.id) is None
+        stored = images.versions_of(node, BUCKET, list(pending.images))
+        record = requests.applied_record(pending, {"images": 1}, "scheduled__x", None)
+        requests.write_applied(node, BUCKET, "erasure/", {**record, "complete": True})
+        assert images.delete_versions(node, BUCKET, stored) == 2
+        for refused in (
+            lambda: node.delete_object(Bucket=BUCKET, Key="erasure/requests/r-1.json"),
+            lambda: node.put_object(Bucket=BUCKET, Key="erasure/done/r-1.json", Body=b"{}"),
+        ):
+            with pytest.raises(ClientError, match="AccessDenied"):
+                refused()
+
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", clients["airflow"]["AccessKeyId"])
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", clients["airflow"]["SecretAccessKey"])
+        hook = S3Hook(aws_conn_id=None, region_name=REGION)
+        totals = complete_requests(hook, f"s3://{BUCKET}/erasure/", "scheduled__x")
+        assert totals["requests"] == 1
+        with pytest.raises(ClientError, match=r"AccessDenied|403|Forbidden"):
+            hook.get_conn().get_object(Bucket=BUCKET, Key="erasure/done/r-1.json")
+
+    assert not deployed.s3.list_object_versions(Bucket=BUCKET, Prefix="images/Pear/erased.jpg").get(
+        "Versions"
+    )
+    done = json.loads(
+        deployed.s3.get_object(Bucket=BUCKET, Key="erasure/done/r-1.json")["Body"].read()
+    )
+    assert (done["request"], done["status"], done["run_id"]) == ("r-1", "erased", "scheduled__x")
+    assert "images/Pear" not in json.dumps(done)
+    remaining = deployed.s3.list_objects_v2(Bucket=BUCKET, Prefix="erasure/")["Contents"]
+    assert [item["Key"] for item in remaining] == ["erasure/done/r-1.json"]

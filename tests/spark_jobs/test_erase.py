@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import boto3
@@ -46,11 +47,13 @@ def s3():
         yield client
 
 
-@pytest.fixture
-def history(spark, s3, tmp_path):
+@pytest.fixture(scope="module")
+def built(spark, tmp_path_factory):
     """Day one's 12 images, day two's 6 and a re-upload of one of day one's, a rejection on
-    day one; PCA published, appended to, then refitted (an older version kept)."""
-    features, output = tmp_path / "features", tmp_path / "pca" / "model=mobilenet_v2"
+    day one; PCA published, appended to, then refitted (an older version kept). Built once,
+    copied for each test."""
+    root = tmp_path_factory.mktemp("erase-history")
+    features, output = root / "features", root / "pca" / "model=mobilenet_v2"
     one = in_bucket(day_rows(DAY_ONE, 12, seed=1))
     two = in_bucket(day_rows(DAY_TWO, 6, seed=2))
     reuploaded = (one[1][0], one[1][1], two[0][2])
@@ -61,22 +64,34 @@ def history(spark, s3, tmp_path):
         [(rejected, "Broken", "truncated: image file is truncated", "mobilenet_v2", DAY_ONE)],
         REJECTED,
     ).write.partitionBy("model", "ingest_date").parquet(str(features / "_rejected"))
-    for path, *_ in [*one, *two[:-1]]:
-        s3.put_object(Bucket=BUCKET, Key=key_of(path), Body=b"jpeg")
-    s3.put_object(Bucket=BUCKET, Key=key_of(reuploaded[0]), Body=b"jpeg again")
-    s3.put_object(Bucket=BUCKET, Key=key_of(rejected), Body=b"cut")
     arguments = ["--input", str(features), "--output", str(output), "--variance", "0.9"]
     assert pca.main(arguments, spark) == 0
     write_features(spark, str(features), two, day=DAY_TWO)
     assert pca.main(arguments, spark) == 0
     assert pca.main([*arguments, "--mode", "full"], spark) == 0
-    erased = [one[0][0], reuploaded[0], rejected]  # day one only, re-uploaded, rejected
+    uploads = [(path, b"jpeg") for path, *_ in [*one, *two[:-1]]]
+    uploads += [(reuploaded[0], b"jpeg again"), (rejected, b"cut")]
+    return {
+        "root": root,
+        "uploads": uploads,
+        "rows": {path: vector for path, _, vector in [*one[2:], *two[:-1]]},
+        "erased": [one[0][0], reuploaded[0], rejected],  # day one only, re-uploaded, rejected
+    }
+
+
+@pytest.fixture
+def history(built, s3, tmp_path):
+    """A copy of the built history, and its images in a versioned bucket."""
+    shutil.copytree(built["root"], tmp_path, dirs_exist_ok=True)
+    for uri, body in built["uploads"]:
+        s3.put_object(Bucket=BUCKET, Key=key_of(uri), Body=body)
+    features, output = tmp_path / "features", tmp_path / "pca" / "model=mobilenet_v2"
     return {
         "features": features,
         "output": output,
-        "arguments": arguments,
-        "rows": {path: vector for path, _, vector in [*one[2:], *two[:-1]]},
-        "erased": erased,
+        "arguments": ["--input", str(features), "--output", str(output), "--variance", "0.9"],
+        "rows": built["rows"],
+        "erased": built["erased"],
     }
 
 
