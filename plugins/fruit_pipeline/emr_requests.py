@@ -185,5 +185,6 @@ def erase_step(config: PipelineConfig) -> dict[str, Any]:
             f"--features={config.features_uri}",
             f"--pca={config.pca_uri}",
             f"--run-id={RUN_ID}",
+            f"--region={config.region}",
         ],
     )

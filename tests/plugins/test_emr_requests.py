@@ -67,14 +67,15 @@ def test_the_erase_step_is_valid_and_names_every_place_it_cleans(dag):
     erase = render(dag, "add_spark_steps", "erase_step", {})
     assert_valid("AddJobFlowSteps", {"JobFlowId": "j-1234567890ABC", "Steps": [erase]})
     arguments = erase["HadoopJarStep"]["Args"]
-    assert arguments[-5:] == [
+    assert arguments[-6:] == [
         "--requests=s3://fruits-data/erasure/",
         "--images=s3://fruits-data/images/",
         "--features=s3://fruits-data/features/",
         "--pca=s3://fruits-data/pca/",
         "--run-id=scheduled__2026-11-20T00:00:00+00:00",
+        "--region=eu-west-1",
     ]
-    assert arguments[-6].endswith("/jobs/fruits_erase.py")
+    assert arguments[-7].endswith("/jobs/fruits_erase.py")
 
 
 def step_args(dag, conf: dict) -> tuple[list[str], list[str]]:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 USAGE = """spark-submit spark_jobs/fruits_erase.py --requests s3://BUCKET/erasure/
-        --images s3://BUCKET/images/ --features FEATURES_URI --pca PCA_URI --run-id ID"""
+        --images s3://BUCKET/images/ --features FEATURES_URI --pca PCA_URI --run-id ID
+        [--region eu-west-1]"""
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class EraseArgs:
     features: str  # without a trailing /
     pca: str  # the root of every model's PCA output, without a trailing /
     run_id: str  # recorded with each request it applies
+    region: str | None = None  # of the bucket; boto3's own default when None
 
     @property
     def bucket(self) -> str:
@@ -52,6 +54,7 @@ def parse_args(argv: Sequence[str]) -> EraseArgs:
     parser.add_argument("--features", required=True, help="features dataset root")
     parser.add_argument("--pca", required=True, help="root of the models' PCA outputs")
     parser.add_argument("--run-id", required=True, help="the Airflow run applying them")
+    parser.add_argument("--region", help="the bucket's region (default: boto3's)")
     parsed = parser.parse_args(argv)
     args = EraseArgs(
         parsed.requests,
@@ -59,6 +62,7 @@ def parse_args(argv: Sequence[str]) -> EraseArgs:
         parsed.features.rstrip("/"),
         parsed.pca.rstrip("/"),
         parsed.run_id,
+        parsed.region,
     )
     if _bucket_and_key(args.images)[0] != args.bucket:
         parser.error("--images and --requests must be in one bucket: requests name its keys")

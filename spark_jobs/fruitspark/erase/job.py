@@ -4,7 +4,6 @@ removed, in the order that lets a killed run resume (fruitspark.erase)."""
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -24,15 +23,15 @@ from fruitspark.session import run_job
 log = logging.getLogger("erase")
 
 
-def s3_client():
+def s3_client(region: str | None):
     """boto3's S3 client as the environment configures it (EMR's instance role; the local
     AWS's AWS_ENDPOINT_URL)."""
-    return boto3.client("s3", region_name=os.environ.get("AWS_REGION"))
+    return boto3.client("s3", region_name=region)
 
 
 def run(spark: SparkSession, args: EraseArgs, s3=None) -> dict[str, dict]:
     """request id -> its applied record."""
-    s3 = s3 or s3_client()
+    s3 = s3 or s3_client(args.region)
     pending = list(
         requests.pending_requests(s3, args.bucket, args.requests_prefix, args.images_prefix)
     )
@@ -48,9 +47,9 @@ def run(spark: SparkSession, args: EraseArgs, s3=None) -> dict[str, dict]:
 
     # Measured before anything is deleted, and recorded: a killed run's retry keeps them.
     stored = images.versions_of(s3, args.bucket, keys)
-    feature_rows, feature_partitions = _features_found(spark, args.features, doomed)
     rejected_root = f"{args.features}/{REJECTED_FOLDER}"
-    rejections, rejected_partitions = _rejections_found(spark, rejected_root, doomed)
+    feature_rows, feature_partitions = _features_found(spark, args.features, doomed, keys)
+    rejections, rejected_partitions = _rejections_found(spark, rejected_root, doomed, keys)
     days: dict[str, set[str]] = defaultdict(set)
     models_of: dict[str, set[str]] = {uri: set() for uri in uris.values()}
     for (path, model, day), _count in feature_rows.items():
@@ -106,9 +105,9 @@ def run(spark: SparkSession, args: EraseArgs, s3=None) -> dict[str, dict]:
     return records
 
 
-def _features_found(spark, root: str, doomed):
+def _features_found(spark, root: str, doomed, keys):
     """(path, model, ingest_date) -> rows, and the partitions holding them."""
-    if not exists(spark, root):
+    if not keys or not exists(spark, root):
         return Counter(), []
     features = spark.read.schema(FEATURES).parquet(literal(root))
     candidates = rows.candidate_partitions(spark, root, features, doomed)
@@ -118,10 +117,10 @@ def _features_found(spark, root: str, doomed):
     return found, sorted({(model, day) for _, model, day in found})
 
 
-def _rejections_found(spark, root: str, doomed):
+def _rejections_found(spark, root: str, doomed, keys):
     """path -> rejections, and the partitions holding them: the whole of _rejected is
     read, a path column of the few files featurize could not read."""
-    if not exists(spark, root):
+    if not keys or not exists(spark, root):
         return Counter(), []
     found = rows.matches(spark.read.schema(REJECTED).parquet(literal(root)), doomed)
     return Counter(path for path, _, _ in found), sorted({(m, d) for _, m, d in found})

@@ -59,8 +59,6 @@ def refusal_of(error: ValidationError) -> str:
 
 def parse(body: bytes, images_prefix: str) -> tuple[tuple[str, ...], str | None]:
     """(the keys, None), or ((), the reason the body is refused)."""
-    if len(body) > MAX_REQUEST_BYTES:
-        return (), f"larger than {MAX_REQUEST_BYTES} bytes"
     try:
         request = ErasureRequest.model_validate_json(body, context={"images_prefix": images_prefix})
     except ValidationError as error:
@@ -82,11 +80,12 @@ def pending_requests(s3: Any, bucket: str, erasure_prefix: str, images_prefix: s
                 request_id(key), key, received, (), f"not a {REQUESTS}<id>{RECORD_SUFFIX} file"
             )
             continue
-        body = (
-            b"x" * (MAX_REQUEST_BYTES + 1)
-            if item["Size"] > MAX_REQUEST_BYTES
-            else s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        )
+        if item["Size"] > MAX_REQUEST_BYTES:
+            yield PendingRequest(
+                request_id(key), key, received, (), f"larger than {MAX_REQUEST_BYTES} bytes"
+            )
+            continue
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         images, refusal = parse(body, images_prefix)
         yield PendingRequest(request_id(key), key, received, images, refusal)
 
