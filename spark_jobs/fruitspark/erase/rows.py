@@ -48,10 +48,7 @@ def candidate_partitions(
             day: paths.index_file(day, names)
             for day, names in paths.day_files(features, model).items()
         }
-        found = paths.read_hashes(
-            spark, [f"{stats}/{name}" for name in indexes.values() if name in stored]
-        )
-        by_name = {uri.rsplit("/", 1)[-1]: values for uri, values in found.items()}
+        by_name = paths.read_hashes(spark, stats, set(indexes.values()) & stored)
         for day, name in indexes.items():
             if name not in by_name or np.isin(hashes, by_name[name]).any():
                 candidates.append((model, day))

@@ -73,7 +73,7 @@ def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, s
     missing = [day for day, name in index_files.items() if name not in stored]
     if missing:
         write_hashes(spark, features, folder, {day: index_files[day] for day in missing})
-    hashes = read_hashes(spark, [f"{folder}/{name}" for name in index_files.values()])
+    hashes = read_hashes(spark, folder, set(index_files.values()))
     everything = np.concatenate(list(hashes.values())) if hashes else np.zeros(0, np.int64)
     values, counts = np.unique(everything, return_counts=True)
     candidates = values[counts > 1]
@@ -100,13 +100,22 @@ def write_hashes(spark: SparkSession, features: DataFrame, folder: str, names: d
     log.info("indexed the paths of %d day(s): %d row(s)", len(names), len(table))
 
 
-def read_hashes(spark: SparkSession, uris: list[str]) -> dict[str, np.ndarray]:
-    if not uris:
+def read_hashes(spark: SparkSession, folder: str, names: set[str]) -> dict[str, np.ndarray]:
+    """file name -> its hashes, for the index files of folder named in names. The folder is
+    read as one path, filtered by name: a list of one path a day would cost Spark a listing
+    job of as many tasks as days (parallel partition discovery, from 32 paths)."""
+    if not names:
         return {}
-    files = spark.read.format("binaryFile").load([literal(uri) for uri in uris])
+    files = (
+        spark.read.format("binaryFile")
+        .option("pathGlobFilter", f"{PREFIX}*.npy")
+        .load(literal(folder))
+        .withColumn("name", F.element_at(F.split("path", "/"), -1))
+        .where(F.col("name").isin(sorted(names)))
+    )
     return {
-        row.path: np.load(io.BytesIO(row.content), allow_pickle=False)
-        for row in files.select("path", "content").collect()
+        row.name: np.load(io.BytesIO(row.content), allow_pickle=False)
+        for row in files.select("name", "content").collect()
     }
 
 
