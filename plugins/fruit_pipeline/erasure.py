@@ -63,7 +63,11 @@ def complete_requests(s3: S3Hook, erasure_uri: str, run_id: str) -> dict[str, in
             bucket,
             replace=True,
         )
-        s3.delete_objects(bucket, [record["key"], key])
+        # One DeleteObject each, not the hook's delete_objects (DeleteObjects): moto
+        # authorizes that batch against the bucket's ARN, not each key's, and its IAM
+        # enforcement could then not check the policy (erasure/requests/*, applied/*).
+        for done_with in (record["key"], key):
+            s3.get_conn().delete_object(Bucket=bucket, Key=done_with)
         log.info(
             "erasure request %s %s and complete: %s",
             record["request"],
