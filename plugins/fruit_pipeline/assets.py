@@ -78,10 +78,10 @@ class PublishingStepSensor(ExplainedStepSensor):
     """The step sensor, which also records the two asset events once the steps succeeded,
     and completes the erasure requests the run applied (their counts in the features event).
 
-        A failed step fails this task and a skipped run never reaches it: neither records an
-        event. A succeeded step's output that cannot be found is logged as a warning, and named
-        in the event's extra under "missing": the steps succeeded, so the event is recorded.
-        `model` and `ingest_date` are templated, as the steps' own arguments are.
+    A failed step fails this task and a skipped run never reaches it: neither records an
+    event. A succeeded step's output that cannot be found is logged as a warning, and named
+    in the event's extra under "missing": the steps succeeded, so the event is recorded.
+    `model` and `ingest_date` are templated, as the steps' own arguments are.
     """
 
     template_fields = (*ExplainedStepSensor.template_fields, "model", "ingest_date")

@@ -11,6 +11,7 @@ import boto3
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
+from fruits_contract.erasure import REQUESTS
 from fruits_contract.layout import REJECTED_FOLDER
 from fruitspark.erase import images, pca, requests, rows
 from fruitspark.erase.arguments import EraseArgs, parse_args
@@ -35,7 +36,7 @@ def run(spark: SparkSession, args: EraseArgs, s3=None) -> dict[str, dict]:
     pending = list(
         requests.pending_requests(s3, args.bucket, args.requests_prefix, args.images_prefix)
     )
-    log.info("%d pending erasure request(s) under %s%s", len(pending), args.requests, "requests/")
+    log.info("%d pending erasure request(s) under %s%s", len(pending), args.requests, REQUESTS)
     if not pending:
         return {}
     for request in pending:

@@ -24,6 +24,7 @@ from fruits_contract.layout import partition
 from fruitspark.hadoop_fs import delete_children, list_children
 from fruitspark.locations import literal
 from fruitspark.pca.load import prune_segments, rows_folder
+from fruitspark.pca.load import segments as segments_of
 from fruitspark.publication import VERSION_PREFIX, latest_manifest, publish
 
 log = logging.getLogger("erase")
@@ -134,6 +135,8 @@ def erase_in_pca(spark: SparkSession, findings: PcaFindings, doomed: DataFrame, 
 
 
 def _rewrite_published(spark: SparkSession, found: Published, doomed: DataFrame, run_time: str):
+    """The touched days' rows without the doomed ones, in a new rows folder, counted from its
+    footers as a PCA append counts its own (load.segments); a day left empty is dropped."""
     manifest, segments = found.manifest, found.manifest["segments"]
     version_uri = f"{found.root}/{manifest['version']}"
     folder = rows_folder(run_time)
@@ -141,25 +144,14 @@ def _rewrite_published(spark: SparkSession, found: Published, doomed: DataFrame,
         F.broadcast(doomed), "path", "left_anti"
     )
     kept.write.partitionBy("ingest_date").parquet(literal(f"{version_uri}/{folder}"))
-    remaining = dict(kept.groupBy("ingest_date").count().collect())
-    rewritten = dict(segments)
-    for day in found.days:
-        if remaining.get(day):
-            rewritten[day] = {
-                **segments[day],
-                "folder": f"{folder}/{partition('ingest_date', day)}",
-                "rows": remaining[day],
-            }
-        else:
-            del rewritten[day]
-    publish(
-        spark,
-        found.root,
-        {
-            **manifest,
-            "rows": sum(entry["rows"] for entry in rewritten.values()),
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "segments": rewritten,
-        },
-    )
-    prune_segments(spark, version_uri, latest_manifest(spark, found.root))
+    fingerprints = {day: segments[day]["fingerprint"] for day in found.days}
+    untouched = {day: entry for day, entry in segments.items() if day not in fingerprints}
+    rewritten = {**untouched, **segments_of(spark, version_uri, folder, fingerprints)}
+    updated = {
+        **manifest,
+        "rows": sum(entry["rows"] for entry in rewritten.values()),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "segments": dict(sorted(rewritten.items())),
+    }
+    publish(spark, found.root, updated)
+    prune_segments(spark, version_uri, updated)

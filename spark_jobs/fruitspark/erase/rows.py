@@ -8,7 +8,6 @@ day without a current index has its path column read.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 
 import numpy as np
@@ -23,7 +22,6 @@ from fruitspark.locations import literal
 from fruitspark.pca import paths
 from fruitspark.schemas import conform
 
-log = logging.getLogger("erase")
 Partition = tuple[str, str]  # (model, ingest_date)
 
 
