@@ -19,6 +19,8 @@ short-lived EMR cluster:
    for the DAGs scheduled on them;
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
 
+A failed task publishes an alert to the SNS topic `FRUITS_ALERTS_TOPIC_ARN`, if one is set.
+
 Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
 configuration comes from `FRUITS_*` environment variables: see docs/dag.md.
 """
@@ -32,6 +34,7 @@ from airflow.providers.amazon.aws.operators.emr import EmrTerminateJobFlowOperat
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts
 from fruit_pipeline.assets import PublishingStepSensor
 from fruit_pipeline.config import INSTANCE_TYPE, json_schema_pattern, load_config
 from fruit_pipeline.emr_requests import (
@@ -108,7 +111,8 @@ with DAG(
     dagrun_timeout=timedelta(hours=12),
     params=PARAMS,
     render_template_as_native_obj=True,
-    default_args={"owner": "data-platform"},
+    user_defined_filters=TEMPLATE_FILTERS,
+    default_args={"owner": "data-platform", "on_failure_callback": failure_alerts(CONFIG)},
     tags=["fruits", "emr", "spark"],
 ):
     wait_for_new_images = NewImagesSensor(

@@ -34,6 +34,7 @@ CONNECTION_ID = r"[\w.-]{1,250}"
 SECURITY_CONFIGURATION = r"[\w.+=,@-]{1,256}"
 SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
 EMR_RELEASE = r"emr-7\.\d+\.\d+"
+SNS_TOPIC_ARN = rf"arn:aws[a-z-]*:sns:{REGION}:\d{{12}}:[\w-]{{1,256}}"
 
 
 def json_schema_pattern(pattern: str) -> str:
@@ -129,6 +130,9 @@ class PipelineConfig(BaseModel):
     )
     sensor_poke_seconds: int = Field(300, ge=1, description="interval between S3 listings")
     step_poke_seconds: int = Field(60, ge=1, description="interval between EMR step checks")
+    alerts_topic_arn: Annotated[
+        str, full_match(f"(?:{SNS_TOPIC_ARN})?", "arn:aws:sns:eu-west-1:123456789012:name, or empty")
+    ] = Field("", description="SNS topic told of every failed run; no alerts if empty")
     aws_retry_delay_seconds: int = Field(
         30, ge=1, le=600, description="first retry of a failed EMR call; doubles, up to 10 min"
     )

@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -22,6 +23,7 @@ from fruits_contract.landing import landing_key
 from localaws.airflow_runs import airflow, asset_events, json_output
 from localaws.client import (
     LAST_MODIFIED_METADATA,
+    client,
     latest_version,
     read_latest,
     read_parquet,
@@ -428,10 +430,35 @@ def test_the_published_pca_reads_whole_and_its_statistics_are_the_remaining_rows
         assert manifest["kept_variance"] == pytest.approx(kept / np.trace(standardized), abs=1e-6)
 
 
+def alerts_queue(stack) -> tuple[str, str]:
+    """An SNS topic, and the URL of an SQS queue subscribed to it, as an operator's mail."""
+    sns, sqs = client("sns", stack.endpoint), client("sqs", stack.endpoint)
+    topic = sns.create_topic(Name="fruits-pipeline-alerts")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    return topic, queue_url
+
+
+def received_alerts(stack, queue_url: str, timeout: float = 30) -> list[dict]:
+    """The SNS notifications in the queue, polled until one arrives or the deadline."""
+    sqs = client("sqs", stack.endpoint)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages")
+        if messages:
+            return [json.loads(message["Body"]) for message in messages]
+        time.sleep(0.5)
+    return []
+
+
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
     before = stack.keys("features/") | stack.keys("pca/")
     missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
-    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_MODEL_FILE=missing_model)
+    topic, queue_url = alerts_queue(stack)
+    state, tasks, cluster = stack.run(
+        RUN_TWO, FRUITS_MODEL_FILE=missing_model, FRUITS_ALERTS_TOPIC_ARN=topic
+    )
     assert state == "failed"
     assert tasks["watch_spark_steps"] == "failed"
     assert tasks["terminate_emr_cluster"] == "success"
@@ -450,6 +477,18 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     assert "step featurize" in explained
     assert "featurize failed: model file" in explained
     assert "none-such.onnx" in explained
+    # One alert, from the one failed task: the step's error line, not its log's tail.
+    (alert,) = received_alerts(stack, queue_url)
+    assert alert["Subject"] == "fruit_features: watch_spark_steps failed"
+    message = alert["Message"]
+    assert "Airflow DAG fruit_features failed." in message
+    assert f"run:    {run_id}" in message
+    assert "task:   watch_spark_steps" in message
+    reason = message.split("reason: ", 1)[1].splitlines()[0]
+    assert reason.startswith("featurize failed: model file")
+    assert "none-such.onnx" in reason
+    assert f"step logs: s3://{BUCKET}/emr-logs/{cluster['Id']}/steps/" in message
+    assert f"/dags/fruit_features/runs/{quote(run_id)}/tasks/watch_spark_steps" in message
 
 
 def test_missing_artifacts_fail_the_cluster_at_bootstrap(stack):

@@ -133,6 +133,7 @@ def test_the_outputs_set_every_fruits_variable_the_stack_decides(deployed):
         "FRUITS_JOB_FLOW_ROLE",
         "FRUITS_SECURITY_CONFIGURATION",
         "FRUITS_SUBNET_ID",
+        "FRUITS_ALERTS_TOPIC_ARN",
     }
 
 
@@ -341,6 +342,47 @@ def test_under_iam_enforcement_the_airflow_policy_reads_what_the_dag_reads_and_n
         ):
             with pytest.raises(ClientError, match=r"AccessDenied|403|Forbidden"):
                 hook.get_conn().get_object(Bucket=BUCKET, Key=private)
+
+
+def test_under_iam_enforcement_airflow_publishes_alerts_to_the_stacks_topic_only(
+    deployed, monkeypatch
+):
+    """The DAG's own notifier, with a user holding only the deployed Airflow policy. moto
+    checks SNS calls against "*" unless told their resource: here, the topic published to."""
+    from moto.sns.responses import SNSResponse
+
+    from fruit_pipeline.alerts import failure_alerts
+    from fruit_pipeline.config import load_config
+
+    topic = deployed.outputs["AlertsTopicArn"]
+    sns = boto3.client("sns", region_name=REGION)
+    other_topic = sns.create_topic(Name="someone-elses-topic")["TopicArn"]
+    user = "airflow-alerts"
+    deployed.iam.create_user(UserName=user)
+    deployed.iam.attach_user_policy(
+        UserName=user, PolicyArn=f"arn:aws:iam::123456789012:policy/{STACK}-airflow"
+    )
+    key = deployed.iam.create_access_key(UserName=user)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.setattr(
+        SNSResponse,
+        "_determine_resource",
+        lambda response: response._get_param("TopicArn") or response._get_param("TargetArn"),
+        raising=False,
+    )
+
+    def notifier(arn: str):
+        config = load_config({"FRUITS_ALERTS_TOPIC_ARN": arn, "FRUITS_AWS_CONN_ID": "none"})
+        (alert,) = failure_alerts(config)
+        alert.aws_conn_id = None  # the environment's keys: the policy's user
+        alert.message, alert.subject = "a run failed", "fruit_features: a task failed"
+        return alert
+
+    with enable_iam_authentication():
+        notifier(topic).notify({})
+        with pytest.raises(ClientError, match="AccessDenied|not authorized"):
+            notifier(other_topic).notify({})
 
 
 def staged_output(arguments: list[str]) -> Path:
