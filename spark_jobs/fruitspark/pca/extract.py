@@ -28,11 +28,16 @@ def features_dataset_around(spark: SparkSession, uri: str) -> str | None:
 
 
 def size_tasks(spark: SparkSession) -> None:
-    """Scan tasks of about PARTITION_BYTES of features, and shuffles (of paths only) of a
-    few tasks a core: Spark's defaults (128 MB splits, 200 shuffle partitions) ignore the
-    cluster, and a task's memory decides whether the job fits in a small heap."""
+    """Scan tasks of about PARTITION_BYTES of features, shuffles (of paths only) of a few
+    tasks a core, and a listing of the day folders in one task a core: Spark's defaults
+    (128 MB splits, 200 shuffle partitions, a listing task per folder past 32 folders) ignore
+    the cluster; a task's memory decides whether the job fits in a small heap, and a year's
+    365 listing tasks cost more to schedule than their folders take to list (make bench-pca:
+    docs/performance.md#pca-daily-curve)."""
+    cores = spark.sparkContext.defaultParallelism
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(PARTITION_BYTES))
-    spark.conf.set("spark.sql.shuffle.partitions", str(2 * spark.sparkContext.defaultParallelism))
+    spark.conf.set("spark.sql.shuffle.partitions", str(2 * cores))
+    spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(cores))
 
 
 def extract_features(spark: SparkSession, input_uri: str, cnn: str) -> DataFrame:
