@@ -7,9 +7,9 @@ short-lived EMR cluster:
 1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval,
    or a pending erasure request; neither before the timeout: the run is skipped and no
    cluster is created;
-2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements; a retry
-   reuses the run's cluster, and an interrupted run's cluster of the same interval is ended
-   first;
+2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, sized
+   from the interval's images and the CNN (a single node for a small day); a retry reuses
+   the run's cluster, and an interrupted run's cluster of the same interval is ended first;
 3. `add_spark_steps`: erase what pending requests name (when there are some), featurize the
    interval's images, then PCA: the day appended to the published version, or a refit when
    one is due; a retry adds no step twice;
@@ -17,7 +17,8 @@ short-lived EMR cluster:
    the step's reason and the end of its log; success completes the erasure requests and
    records events on the two assets, `fruit_features.features` and `fruit_features.pca`,
    for the DAGs scheduled on them;
-5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists.
+5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists,
+   then writes what it cost, from its own timeline, under `FRUITS_COSTS_PREFIX`.
 
 A failed task publishes an alert to the SNS topic `FRUITS_ALERTS_TOPIC_ARN`, if one is set.
 
@@ -30,13 +31,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.providers.amazon.aws.operators.emr import EmrTerminateJobFlowOperator
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts
 from fruit_pipeline.assets import PublishingStepSensor
-from fruit_pipeline.config import INSTANCE_TYPE, json_schema_pattern, load_config
+from fruit_pipeline.cluster import (
+    CostRecordingEmrTerminateJobFlowOperator,
+    SizedEmrCreateJobFlowOperator,
+)
+from fruit_pipeline.config import MAX_CORE_NODES, load_config
 from fruit_pipeline.emr_requests import (
     INGEST_DATE,
     MODEL,
@@ -45,8 +49,8 @@ from fruit_pipeline.emr_requests import (
     spark_steps,
 )
 from fruit_pipeline.erasure import ErasingEmrAddStepsOperator
-from fruit_pipeline.retry_safe import RetrySafeEmrCreateJobFlowOperator
-from fruit_pipeline.sensors import ERASURE_REQUESTS_XCOM, NewImagesSensor
+from fruit_pipeline.prices import INSTANCES
+from fruit_pipeline.sensors import ERASURE_REQUESTS_XCOM, NEW_IMAGES_XCOM, NewImagesSensor
 from fruits_contract.cnns import CNNS, DEFAULT_CNN, SMALLEST_FEATURE_SIZE
 from fruits_contract.erasure import REQUESTS
 
@@ -56,6 +60,7 @@ AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
 PENDING_ERASURES = (
     f"{{{{ ti.xcom_pull(task_ids='wait_for_new_images', key='{ERASURE_REQUESTS_XCOM}') }}}}"
 )
+NEW_IMAGES = f"{{{{ ti.xcom_pull(task_ids='wait_for_new_images', key='{NEW_IMAGES_XCOM}') }}}}"
 STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
 # Every task calls AWS. The two sensors retry too: Airflow 3.3's scheduler can fail a
 # deferred task once it has resumed, on the stale executor event of its deferral
@@ -90,14 +95,25 @@ PARAMS = {
         maximum=SMALLEST_FEATURE_SIZE,
         description="a fixed number of PCA components instead of --variance",
     ),
-    "core_instance_count": Param(CONFIG.core_instance_count, type="integer", minimum=1, maximum=20),
-    "core_instance_type": Param(
-        CONFIG.core_instance_type,
-        type="string",
-        pattern=json_schema_pattern(INSTANCE_TYPE),
-        description="EC2 instance type of the core nodes",
+    "core_instance_count": Param(
+        CONFIG.core_instance_count,
+        type=["null", "integer"],
+        minimum=0,
+        maximum=MAX_CORE_NODES,
+        description="core nodes (0: a single node); empty: sized from the day's images",
     ),
-    "spot": Param(False, type="boolean", description="spot instances for the core nodes"),
+    "core_instance_type": Param(
+        None,
+        type=["null", "string"],
+        enum=[None, *INSTANCES],
+        description=f"EC2 type of the core nodes; empty: {CONFIG.core_instance_type}",
+    ),
+    "spot": Param(
+        False,
+        type="boolean",
+        description="spot core nodes, switching to on-demand after "
+        f"{CONFIG.spot_timeout_minutes} min without capacity",
+    ),
 }
 
 with DAG(
@@ -126,8 +142,10 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    create_emr_cluster = RetrySafeEmrCreateJobFlowOperator(
+    create_emr_cluster = SizedEmrCreateJobFlowOperator(
         task_id="create_emr_cluster",
+        config=CONFIG,
+        new_images=NEW_IMAGES,
         job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID),
         emr_conn_id=None,  # no silent merge of an emr_default connection's extras
         **AWS,
@@ -158,9 +176,10 @@ with DAG(
         **AWS_RETRIES,
     )
 
-    terminate_emr_cluster = EmrTerminateJobFlowOperator(
+    terminate_emr_cluster = CostRecordingEmrTerminateJobFlowOperator(
         task_id="terminate_emr_cluster",
         job_flow_id=create_emr_cluster.output,
+        costs_uri=CONFIG.costs_uri,
         **AWS,
         **AWS_RETRIES,
     ).as_teardown(setups=create_emr_cluster)

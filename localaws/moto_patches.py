@@ -15,6 +15,9 @@
   transition: the runner makes it holding emr_state, and the EMR calls that read states
   (DescribeCluster, DescribeStep, ListSteps, ListClusters) answer holding it too, so no reader
   sees a step ended on a cluster still RUNNING, a state EMR never shows.
+- RunJobFlow accepts instance fleets (moto ignores them): the cluster keeps them, says
+  INSTANCE_FLEET, and ListInstanceFleets answers with each fleet provisioned at its targets,
+  on the market asked: spot capacity is never short here.
 - An object uploaded with the metadata `localaws-last-modified: <ISO 8601>` (the header
   x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
 """
@@ -26,6 +29,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.emr.exceptions import ValidationException
 from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
@@ -105,9 +109,43 @@ def _keep_idle_timeout(original):
         result = original(self)
         cluster = self.backend.clusters[result.result["JobFlowId"]]
         cluster.idle_timeout = idle_timeout
+        cluster.instance_fleets = [
+            provisioned_fleet(cluster.id, number, fleet)
+            for number, fleet in enumerate(self._get_param("Instances.InstanceFleets", []))
+        ]
+        cluster.instance_collection_type = (
+            "INSTANCE_FLEET" if cluster.instance_fleets else "INSTANCE_GROUP"
+        )
         return result
 
     return run_job_flow
+
+
+def provisioned_fleet(cluster_id: str, number: int, fleet: dict[str, Any]) -> dict[str, Any]:
+    """ListInstanceFleets' view of a requested fleet, every target met."""
+    return {
+        "Id": f"if-{cluster_id.removeprefix('j-')}{number}",
+        "Name": fleet.get("Name"),
+        "Status": {"State": "RUNNING"},
+        "InstanceFleetType": fleet["InstanceFleetType"],
+        "TargetOnDemandCapacity": fleet.get("TargetOnDemandCapacity", 0),
+        "TargetSpotCapacity": fleet.get("TargetSpotCapacity", 0),
+        "ProvisionedOnDemandCapacity": fleet.get("TargetOnDemandCapacity", 0),
+        "ProvisionedSpotCapacity": fleet.get("TargetSpotCapacity", 0),
+        "InstanceTypeSpecifications": [
+            {
+                "InstanceType": config["InstanceType"],
+                "WeightedCapacity": config.get("WeightedCapacity", 1),
+            }
+            for config in fleet["InstanceTypeConfigs"]
+        ],
+        "LaunchSpecifications": fleet.get("LaunchSpecifications", {}),
+    }
+
+
+def _list_instance_fleets(self: ElasticMapReduceResponse) -> ActionResult:
+    cluster = self.backend.describe_cluster(self._get_param("ClusterId"))
+    return ActionResult({"InstanceFleets": getattr(cluster, "instance_fleets", [])})
 
 
 def _under_emr_state(original):
@@ -144,6 +182,7 @@ def apply() -> None:
             name,
             _under_emr_state(getattr(ElasticMapReduceResponse, name)),
         )
+    ElasticMapReduceResponse.list_instance_fleets = _list_instance_fleets
     ElasticMapReduceResponse.get_region_from_url = _region_from_credential_scope(
         ElasticMapReduceResponse.get_region_from_url
     )

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,31 @@ def test_the_bootstrap_checks_the_steps_imports_without_tensorflow(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "onnxruntime" in check
+
+
+def test_the_emr_requirements_install_on_graviton(tmp_path):
+    """The m6g, m6gd and m7g core types (fruit_pipeline.prices) are offered because every
+    pinned package has an aarch64 wheel: uv resolves requirements-emr.txt for aarch64 Linux
+    as the bootstrap installs it (hashes checked, no dependency resolved, no source build),
+    and each native library it unpacks is an aarch64 ELF file."""
+    uv = Path(sys.executable).with_name("uv")
+    target = tmp_path / "aarch64"
+    command = [str(uv), "pip", "install", "--python-platform", "aarch64-manylinux_2_28"]
+    command += ["--python-version", "3.11", "--target", str(target), "--no-deps"]
+    command += ["--only-binary", ":all:", "--require-hashes"]
+    command += ["-r", str(ROOT / "spark_jobs/requirements-emr.txt")]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    pins = re.findall(
+        r"^([a-z0-9][a-z0-9._-]*)==", (ROOT / "spark_jobs/requirements-emr.txt").read_text(), re.M
+    )
+    installed = {
+        path.name.split("-")[0].lower().replace("_", "-") for path in target.glob("*.dist-info")
+    }
+    assert {pin.replace("_", "-") for pin in pins} <= installed
+    libraries = list(target.rglob("*.so*"))
+    assert any("onnxruntime" in str(path) for path in libraries)
+    for library in libraries:
+        header = library.read_bytes()[:20]
+        if header[:4] == b"\x7fELF":
+            assert int.from_bytes(header[18:20], "little") == 0xB7, f"{library} is not aarch64"

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fruit_pipeline.prices import INSTANCES
+
 PREFIX = "FRUITS_"
 # S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
 # ending with a letter or digit, no two adjacent dots, not shaped like an IP address.
@@ -26,8 +28,7 @@ REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"  # eu-west-1, us-gov-west-1
 MODEL_FILE = rf"deployed|s3://{BUCKET}/\S+\.onnx"
 # IAM's rule for role and instance profile names.
 IAM_NAME = r"[\w+=,.@-]{1,64}"
-# EC2's form: family, generation and options, then the size: m5.2xlarge, m7gd.metal-24xl.
-INSTANCE_TYPE = r"[a-z][a-z0-9-]*\.[a-z0-9-]+"
+MAX_CORE_NODES = 20
 # Airflow's rule for connection ids (airflow.models.connection).
 CONNECTION_ID = r"[\w.-]{1,250}"
 # EMR's security configuration names (CloudFormation's stack-name-emr among them).
@@ -35,13 +36,6 @@ SECURITY_CONFIGURATION = r"[\w.+=,@-]{1,256}"
 SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
 EMR_RELEASE = r"emr-7\.\d+\.\d+"
 SNS_TOPIC_ARN = rf"arn:aws[a-z-]*:sns:{REGION}:\d{{12}}:[\w-]{{1,256}}"
-
-
-def json_schema_pattern(pattern: str) -> str:
-    """pattern for a JSON Schema (a UI param): anchored at both ends in Python's re, which
-    jsonschema searches with, and in the browser's ECMAScript alike; "(?![\\s\\S])" is the
-    end of the value in both, where Python's "$" also matches before a final newline."""
-    return f"^(?:{pattern})(?![\\s\\S])"
 
 
 def full_match(pattern: str, example: str):
@@ -59,7 +53,10 @@ def full_match(pattern: str, example: str):
 KeyPrefix = Annotated[str, full_match(KEY_PREFIX, "a/ or a/b/ (no leading /, a trailing /)")]
 S3FolderUri = Annotated[str, full_match(S3_FOLDER_URI, "s3://bucket/ or s3://bucket/a/b/")]
 IamName = Annotated[str, full_match(IAM_NAME, "an IAM name: 1-64 of A-Z a-z 0-9 +=,.@_-")]
-InstanceType = Annotated[str, full_match(INSTANCE_TYPE, "an EC2 instance type: m5.2xlarge")]
+PricedInstanceType = Annotated[
+    str,
+    full_match("|".join(map(re.escape, INSTANCES)), "a priced type: " + ", ".join(INSTANCES)),
+]
 OptionalName = Annotated[
     str, full_match(f"(?:{SECURITY_CONFIGURATION})?", "a name: A-Z a-z 0-9 _.+=,@- or empty")
 ]
@@ -92,6 +89,9 @@ class PipelineConfig(BaseModel):
         description="refit PCA when its components keep this much less of the variance than due",
     )
     pca_refit_days: int = Field(30, ge=1, description="refit PCA at least this often, in days")
+    costs_prefix: KeyPrefix = Field(
+        "costs/", description="each run's cost record, ingest_date=<date>/<cluster id>.json"
+    )
     erasure_prefix: KeyPrefix = Field(
         "erasure/", description="erasure requests (requests/), and their records (done/)"
     )
@@ -116,9 +116,25 @@ class PipelineConfig(BaseModel):
     subnet_id: Annotated[str, full_match(f"(?:{SUBNET_ID})?", "subnet-0123abcd, or empty")] = Field(
         "", description="subnet of the clusters; EMR's default if empty"
     )
-    primary_instance_type: InstanceType = Field("m5.xlarge")
-    core_instance_type: InstanceType = Field("m5.2xlarge", description="default of the UI param")
-    core_instance_count: int = Field(2, ge=1, le=20, description="default of the UI param")
+    primary_instance_type: PricedInstanceType = Field("m5.xlarge")
+    core_instance_type: PricedInstanceType = Field(
+        "m5.2xlarge", description="core nodes' type when the UI param leaves it automatic"
+    )
+    core_instance_count: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_CORE_NODES,
+        description="default of the UI param: core nodes (0: a single node); automatic if unset",
+    )
+    target_featurize_minutes: float = Field(
+        20, gt=0, le=720, description="automatic sizing: the work should take at most this"
+    )
+    max_core_nodes: int = Field(
+        10, ge=1, le=MAX_CORE_NODES, description="automatic sizing: at most this many core nodes"
+    )
+    spot_timeout_minutes: int = Field(
+        20, ge=5, le=1440, description="spot: switch to on-demand after waiting this long"
+    )
     idle_timeout_seconds: int = Field(
         3600,
         ge=60,
@@ -131,7 +147,8 @@ class PipelineConfig(BaseModel):
     sensor_poke_seconds: int = Field(300, ge=1, description="interval between S3 listings")
     step_poke_seconds: int = Field(60, ge=1, description="interval between EMR step checks")
     alerts_topic_arn: Annotated[
-        str, full_match(f"(?:{SNS_TOPIC_ARN})?", "arn:aws:sns:eu-west-1:123456789012:name, or empty")
+        str,
+        full_match(f"(?:{SNS_TOPIC_ARN})?", "arn:aws:sns:eu-west-1:123456789012:name, or empty"),
     ] = Field("", description="SNS topic told of every failed run; no alerts if empty")
     aws_retry_delay_seconds: int = Field(
         30, ge=1, le=600, description="first retry of a failed EMR call; doubles, up to 10 min"
@@ -146,6 +163,7 @@ class PipelineConfig(BaseModel):
             "features_prefix": self.features_uri,
             "pca_prefix": self.pca_uri,
             "erasure_prefix": self.erasure_uri,
+            "costs_prefix": self.costs_uri,
             "artifacts_uri": self.artifacts_uri,
             "logs_uri": self.logs_uri,
         }
@@ -172,6 +190,10 @@ class PipelineConfig(BaseModel):
     @property
     def erasure_uri(self) -> str:
         return f"s3://{self.data_bucket}/{self.erasure_prefix}"
+
+    @property
+    def costs_uri(self) -> str:
+        return f"s3://{self.data_bucket}/{self.costs_prefix}"
 
     def artifact(self, name: str) -> str:
         return f"{self.artifacts_uri.rstrip('/')}/{name}"

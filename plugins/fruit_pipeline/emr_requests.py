@@ -1,9 +1,10 @@
 """Pure builders of the EMR requests the DAG sends, from the configuration.
 
 Values that depend on the run are Jinja templates, rendered by Airflow as native objects
-(the DAG sets render_template_as_native_obj): "{{ params.core_instance_count }}" becomes an
-int. Step arguments are written "--name=value" so that a value such as 0.95 stays a string.
-Tests render every variant and validate it against botocore's own EMR service model.
+(the DAG sets render_template_as_native_obj). Step arguments are written "--name=value" so
+that a value such as 0.95 stays a string. The cluster's instances depend on the day's size:
+create_emr_cluster adds them (instance_capacity) to the rendered request. Tests render every
+variant and validate it against botocore's own EMR service model.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fruit_pipeline.config import PipelineConfig
+from fruit_pipeline.sizing import ClusterShape, interchangeable
 from fruits_contract.artifacts import (
     BOOTSTRAP_SCRIPT,
     EMR_REQUIREMENTS,
@@ -28,9 +30,6 @@ ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 # Jinja, rendered by Airflow for each run: the only templates in the requests.
 RUN_ID = "{{ run_id }}"
 MODEL = "{{ params.model }}"
-CORE_MARKET = "{{ 'SPOT' if params.spot else 'ON_DEMAND' }}"
-CORE_INSTANCE_TYPE = "{{ params.core_instance_type }}"
-CORE_INSTANCE_COUNT = "{{ params.core_instance_count }}"
 MODE = "{{ params.mode }}"  # full: PCA refits whatever the drift
 # Full mode has no window: featurize then reads every image.
 WINDOW_START = "{{ data_interval_start.isoformat() if params.mode == 'incremental' else '' }}"
@@ -45,7 +44,8 @@ RUN_TAG, DAG_TAG, INTERVAL_TAG = "run_id", "dag_id", "data_interval"
 
 
 def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
-    """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements."""
+    """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements; its
+    instances are create_emr_cluster's choice (instance_capacity)."""
     request = {
         "Name": f"{dag_id} {RUN_ID}",
         "ReleaseLabel": config.emr_release,
@@ -77,22 +77,6 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
             }
         ],
         "Instances": {
-            "InstanceGroups": [
-                {
-                    "Name": "Primary",
-                    "Market": "ON_DEMAND",
-                    "InstanceRole": "MASTER",
-                    "InstanceType": config.primary_instance_type,
-                    "InstanceCount": 1,
-                },
-                {
-                    "Name": "Core",
-                    "Market": CORE_MARKET,
-                    "InstanceRole": "CORE",
-                    "InstanceType": CORE_INSTANCE_TYPE,
-                    "InstanceCount": CORE_INSTANCE_COUNT,
-                },
-            ],
             "KeepJobFlowAliveWhenNoSteps": True,
             "TerminationProtected": False,
         },
@@ -109,9 +93,57 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
     }
     if config.security_configuration:
         request["SecurityConfiguration"] = config.security_configuration
-    if config.subnet_id:
-        request["Instances"]["Ec2SubnetId"] = config.subnet_id
     return request
+
+
+def instance_capacity(config: PipelineConfig, shape: ClusterShape, spot: bool) -> dict[str, Any]:
+    """The request's instances for shape: instance groups on-demand; with spot core nodes, an
+    instance fleet of interchangeable types that switches to on-demand after
+    FRUITS_SPOT_TIMEOUT_MINUTES without spot capacity (instance groups cannot)."""
+    subnet = {"Ec2SubnetId": config.subnet_id} if config.subnet_id else {}
+    primary = {"Name": "Primary", "InstanceType": shape.primary_type}
+    if not (spot and shape.core_nodes):
+        groups = [{**primary, "Market": "ON_DEMAND", "InstanceRole": "MASTER", "InstanceCount": 1}]
+        if shape.core_nodes:
+            groups.append(
+                {
+                    "Name": "Core",
+                    "Market": "ON_DEMAND",
+                    "InstanceRole": "CORE",
+                    "InstanceType": shape.core_type,
+                    "InstanceCount": shape.core_nodes,
+                }
+            )
+        return {"InstanceGroups": groups, **subnet}
+    fleets = [
+        {
+            "Name": "Primary",
+            "InstanceFleetType": "MASTER",
+            "TargetOnDemandCapacity": 1,
+            "InstanceTypeConfigs": [{"InstanceType": shape.primary_type}],
+        },
+        {
+            "Name": "Core",
+            "InstanceFleetType": "CORE",
+            "TargetSpotCapacity": shape.core_nodes,
+            "InstanceTypeConfigs": [
+                {"InstanceType": name, "WeightedCapacity": 1}
+                for name in interchangeable(shape.core_type)
+            ],
+            "LaunchSpecifications": {
+                "SpotSpecification": {
+                    "TimeoutDurationMinutes": config.spot_timeout_minutes,
+                    "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+                    "AllocationStrategy": "price-capacity-optimized",
+                },
+                "OnDemandSpecification": {"AllocationStrategy": "lowest-price"},
+            },
+        },
+    ]
+    return {
+        "InstanceFleets": fleets,
+        **({"Ec2SubnetIds": [config.subnet_id]} if config.subnet_id else {}),
+    }
 
 
 def model_file_argument(config: PipelineConfig) -> str:

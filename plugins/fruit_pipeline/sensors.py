@@ -17,21 +17,29 @@ from fruits_contract.image_files import is_apple_double, is_image
 from fruits_contract.landing import days_to_list, is_day_folder
 
 ERASURE_REQUESTS_XCOM = "erasure_requests"
+NEW_IMAGES_XCOM = "new_images"  # {"images": count, "bytes": total}: the cluster's size
 
 
-def has_new_images(
+def new_images(
     files: list[dict[str, Any]],
     data_interval_start: datetime,
     data_interval_end: datetime,
     params: dict[str, Any],
     **_: Any,
-) -> bool:
-    """The check_fn: an image modified inside the data interval (any image in full mode).
+) -> list[dict[str, Any]]:
+    """The images of files modified inside the data interval (every image in full mode).
     AppleDouble files have an image's name but nothing to featurize: no cluster for them."""
     images = [file for file in files if is_image(file["Key"]) and not is_apple_double(file["Key"])]
     if params.get("mode") == "full":
-        return bool(images)
-    return any(data_interval_start <= file["LastModified"] < data_interval_end for file in images)
+        return images
+    return [
+        file for file in images if data_interval_start <= file["LastModified"] < data_interval_end
+    ]
+
+
+def has_new_images(files: list[dict[str, Any]], **context: Any) -> bool:
+    """The check_fn of the provider's sensor: any new image."""
+    return bool(new_images(files, **context))
 
 
 def refuse_unknown_params(context: Any) -> None:
@@ -92,31 +100,47 @@ class NewImagesSensor(S3KeySensor):
         self.erasure_requests = erasure_requests  # s3://bucket/erasure/requests/
         super().__init__(
             wildcard_match=True,
-            check_fn=has_new_images,
-            metadata_keys=["Key", "LastModified"],
+            check_fn=self.tally_new_images,
+            metadata_keys=["Key", "LastModified", "Size"],
             deferrable=True,
             **kwargs,
         )
+        self.found: dict[str, int] = {}  # key -> size of the new images the poke listed
 
     def execute(self, context: Any) -> None:
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
+    def tally_new_images(self, files: list[dict[str, Any]], **context: Any) -> bool:
+        """check_fn: keeps the new images' sizes for the cluster's sizing."""
+        found = new_images(files, **context)
+        self.found.update({file["Key"]: file["Size"] for file in found})
+        return bool(found)
+
     def poke(self, context: Any) -> bool:
-        if self.pending_erasures(context):
-            return True
+        """Every folder the interval's images may be in is listed, even once one has them:
+        the cluster is sized from all of them (NEW_IMAGES_XCOM)."""
+        self.found = {}
+        erasures = self.pending_erasures(context)
         if context["params"].get("mode") == "full":
-            return super().poke(context)
-        bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
-        loose = self.hook.list_keys(
-            bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
-        )
-        if self.check_fn([{key: o[key] for key in self.metadata_keys} for o in loose], **context):
-            return True
-        return any(
-            self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
-            for folder in self.interval_folders(bucket, prefix, context)
-        )
+            images = super().poke(context)
+        else:
+            bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
+            loose = self.hook.list_keys(
+                bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
+            )
+            listed = [{key: o[key] for key in self.metadata_keys} for o in loose]
+            images = [self.check_fn(listed, **context)] + [
+                self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
+                for folder in self.interval_folders(bucket, prefix, context)
+            ]
+            images = any(images)
+        if not (images or erasures):
+            return False
+        tally = {"images": len(self.found), "bytes": sum(self.found.values())}
+        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=tally)
+        self.log.info("%d new image(s), %d bytes", tally["images"], tally["bytes"])
+        return True
 
     def pending_erasures(self, context: Any) -> int:
         """How many erasure requests wait (up to a page of them), pushed as the XCom

@@ -1,66 +1,39 @@
-"""What featurize + PCA cost on EMR: measured throughput times public list prices.
+"""What a run costs on EMR: the DAG's own sizing rule and prices, with the throughput the
+benchmark measured.
 
     python -m tests.benchmarks.cost_model    (make bench-featurize runs it after the benchmark)
 
 Reads bench-output/results.json (tests/benchmarks/bench_featurize.py) and prints the tables
-of docs/performance.md. Every input that is not measured here is a named constant below,
-with where it comes from.
+of docs/performance.md. The cluster comes from fruit_pipeline.sizing.choose, as
+create_emr_cluster chooses it; the prices, start-up and rates from fruit_pipeline.prices.
+The fixed cluster every run had before the sizing (one m5.xlarge primary, two m5.2xlarge
+core nodes) is priced beside it by the same functions.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
+from fruit_pipeline.cluster import sizing_of
+from fruit_pipeline.config import load_config
+from fruit_pipeline.prices import (
+    FEATURIZE_IMAGES_PER_VCPU_SECOND,
+    INSTANCES,
+    PRICES_NOTE,
+    START_MINUTES,
+)
+from fruit_pipeline.sizing import ClusterShape, Workload, choose, work_minutes
+
 RESULTS = Path(__file__).resolve().parents[2] / "bench-output" / "results.json"
-
-# AWS public on-demand list prices, Linux, eu-west-1 (Ireland), USD per hour, as published on
-# aws.amazon.com/ec2/pricing/on-demand and aws.amazon.com/emr/pricing in 2025. Not fetched
-# by this script (this machine cannot reach AWS): check them before budgeting.
-PRICES_NOTE = "AWS public list prices, eu-west-1, on-demand, Linux, 2025 (USD/hour)"
-INSTANCES = {  # type: (vCPUs, EC2 $/h, EMR uplift $/h)
-    "m5.xlarge": (4, 0.214, 0.048),
-    "m5.2xlarge": (8, 0.428, 0.096),
-    "m5.4xlarge": (16, 0.856, 0.192),
-}
-# Spot prices move hourly; AWS's Spot Instance Advisor shows m5 savings of about 60-70% in
-# eu-west-1. An estimate, applied to the core nodes' EC2 price only (the EMR uplift is fixed).
-SPOT_SAVING = 0.6
-# Our estimate, not an AWS figure: EMR documents no start-up time. Provisioning EC2 and
-# starting Hadoop/Spark takes about 6-8 minutes for a small cluster, and the bootstrap
-# installs requirements-emr.txt (434 MB, no TensorFlow): about 1 minute more.
-START_MINUTES = 8.0
-# PCA on local[2], a refit of 100,000 x 1280 rows: 86.5 s (measured at 2a856b0, before the
-# daily statistics; a refit is now faster and a daily run flat: docs/performance.md).
-PCA_SECONDS_PER_100K = 86.5
-# Our assumption: one EMR vCPU featurizes like one core of the machine that ran the benchmark.
-DEFAULT_CLUSTER = ("m5.xlarge", "m5.2xlarge", 2)
+FIXED_CLUSTER = ("m5.xlarge", "m5.2xlarge", 2)  # every run's cluster before the sizing
 DAILY_IMAGES = 2_000  # an assumed typical day of uploads
+FIXED_SIZED = ("fixed", "sized")
+DRIFT_WARNING = 0.15  # a measured rate this far from prices.py's: update it
 
 
-@dataclass(frozen=True)
-class Estimate:
-    minutes: float
-    on_demand: float
-    spot: float
-
-
-def estimate(images: int, per_vcpu: float, primary: str, core: str, count: int) -> Estimate:
-    """Minutes and dollars of one run: start, featurize on every core vCPU, PCA."""
-    vcpus, core_ec2, core_emr = INSTANCES[core]
-    _, primary_ec2, primary_emr = INSTANCES[primary]
-    featurize = images / (per_vcpu * vcpus * count)
-    pca = PCA_SECONDS_PER_100K * images / 100_000
-    hours = (START_MINUTES * 60 + featurize + pca) / 3600
-    primary_rate = primary_ec2 + primary_emr
-    on_demand = hours * (primary_rate + count * (core_ec2 + core_emr))
-    spot = hours * (primary_rate + count * (core_ec2 * (1 - SPOT_SAVING) + core_emr))
-    return Estimate(hours * 60, on_demand, spot)
-
-
-def per_vcpu_throughput(results: dict) -> dict[str, float]:
+def measured_throughput(results: dict) -> dict[str, float]:
     """Images/s per vCPU of each CNN: ONNX Runtime's speed on 2 threads, halved, times the
     share of it the job keeps (its measured steady ratio to the ceiling)."""
     efficiency = min(results["job"]["steady_ratio_to_ceiling"], 1.0)
@@ -71,34 +44,54 @@ def per_vcpu_throughput(results: dict) -> dict[str, float]:
     }
 
 
+def fixed(workload: Workload, primary: str, core: str, count: int) -> ClusterShape:
+    minutes = work_minutes(workload, count * INSTANCES[core].vcpus)
+    return ClusterShape(primary, core, count, minutes, "fixed")
+
+
+def cell(shape: ClusterShape) -> str:
+    nodes = "1 node" if shape.single_node else f"1 + {shape.core_nodes}"
+    return f"{nodes}, {math.ceil(shape.minutes)} min, ${shape.usd():.2f} (${shape.usd(True):.2f})"
+
+
 def main() -> None:
-    results = json.loads(RESULTS.read_text())
-    throughput = per_vcpu_throughput(results)
-    primary, core, count = DEFAULT_CLUSTER
-    print(f"Prices: {PRICES_NOTE}. Start-up: {START_MINUTES:.0f} min (estimate).\n")
-    print(f"Default cluster: {primary} + {count} x {core}.\n")
-    day = f"a day ({DAILY_IMAGES:,} images)"
-    columns = ["CNN", "images/s per vCPU", "100,000 images", "on-demand", "spot", day]
-    print("| " + " | ".join([*columns, "on-demand", "spot"]) + " |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for cnn, rate in throughput.items():
-        full = estimate(100_000, rate, primary, core, count)
-        day = estimate(DAILY_IMAGES, rate, primary, core, count)
-        print(
-            f"| {cnn} | {rate:.1f} | {full.minutes:.0f} min | ${full.on_demand:.2f} | "
-            f"${full.spot:.2f} | {day.minutes:.0f} min | ${day.on_demand:.2f} | ${day.spot:.2f} |"
-        )
-    start = estimate(0, 1.0, primary, core, count)
-    print(f"\nOf which the start-up alone: {start.minutes:.0f} min, ${start.on_demand:.2f}.\n")
-    print("100,000 images by cluster shape (on-demand):\n")
-    print("| core nodes | " + " | ".join(f"{cnn}" for cnn in throughput) + " |")
-    print("|---|" + "---:|" * len(throughput))
-    for shape in (("m5.2xlarge", 1), ("m5.2xlarge", 2), ("m5.2xlarge", 4), ("m5.4xlarge", 4)):
+    measured = measured_throughput(json.loads(RESULTS.read_text())) if RESULTS.exists() else {}
+    rule = sizing_of(load_config({}))  # the defaults: FRUITS_* variables do not apply here
+    print(f"Prices: {PRICES_NOTE}. Start-up: {START_MINUTES:.0f} min (estimate).")
+    print(
+        f"Sizing: target {rule.target_minutes:g} min of work, at most {rule.max_core_nodes} x "
+        f"{rule.core_type}, primary {rule.primary_type}.\n"
+    )
+    for cnn, rate in FEATURIZE_IMAGES_PER_VCPU_SECOND.items():
+        if cnn in measured and abs(measured[cnn] / rate - 1) > DRIFT_WARNING:
+            print(
+                f"WARNING: {cnn} measured {measured[cnn]:.1f} images/s per vCPU, "
+                f"fruit_pipeline/prices.py says {rate}: update it\n"
+            )
+    print(
+        "Each cell: nodes (primary + core), minutes, on-demand USD (spot core nodes). "
+        f"Fixed: {FIXED_CLUSTER[0]} + {FIXED_CLUSTER[2]} x {FIXED_CLUSTER[1]}, every run.\n"
+    )
+    columns = [
+        f"{images:,} images, {how}" for images in (DAILY_IMAGES, 100_000) for how in FIXED_SIZED
+    ]
+    print("| CNN | images/s per vCPU | " + " | ".join(columns) + " |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for cnn, rate in FEATURIZE_IMAGES_PER_VCPU_SECOND.items():
         cells = []
-        for rate in throughput.values():
-            run = estimate(100_000, rate, primary, *shape)
-            cells.append(f"{math.ceil(run.minutes)} min, ${run.on_demand:.2f}")
-        print(f"| {shape[1]} x {shape[0]} | " + " | ".join(cells) + " |")
+        for images in (DAILY_IMAGES, 100_000):
+            workload = Workload(images, images * 5_000, cnn)
+            cells += [cell(fixed(workload, *FIXED_CLUSTER)), cell(choose(workload, rule))]
+        print(f"| {cnn} | {measured.get(cnn, rate):.1f} | " + " | ".join(cells) + " |")
+    print("\nLarger days, sized (the first run's or a due refit's PCA rows included):\n")
+    print("| images | " + " | ".join(FEATURIZE_IMAGES_PER_VCPU_SECOND) + " |")
+    print("|---:|" + "---:|" * len(FEATURIZE_IMAGES_PER_VCPU_SECOND))
+    for images in (500_000, 1_000_000, 5_000_000):
+        shapes = [
+            choose(Workload(images, images * 5_000, cnn, refit_rows=images), rule)
+            for cnn in FEATURIZE_IMAGES_PER_VCPU_SECOND
+        ]
+        print(f"| {images:,} | " + " | ".join(cell(shape) for shape in shapes) + " |")
 
 
 if __name__ == "__main__":

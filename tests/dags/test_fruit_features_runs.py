@@ -435,9 +435,10 @@ def stack_airflow_user(moto_endpoint, airflow_db, monkeypatch):
 
 
 def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stack_airflow_user):
-    """Every call the tasks make (the sensor's listing, EMR's create, tag, add steps,
-    describe, list and terminate, the asset events' reads) is checked by moto against the
-    stack's Airflow policy: its actions and resources; moto does not evaluate conditions."""
+    """Every call the tasks make (the sensor's listing, the sizing's read of _LATEST, EMR's
+    create, tag, add steps, describe, list, list instance groups and terminate, the asset
+    events' reads, the cost record's write) is checked by moto against the stack's Airflow
+    policy: its actions and resources; moto does not evaluate conditions."""
     from airflow.dag_processing.dagbag import DagBag
     from moto.core.authorization import enable_iam_authentication
 
@@ -471,3 +472,8 @@ def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stac
                 refused()
     (cluster,) = clusters()
     assert cluster.state == "TERMINATED"
+    # Written best effort (a denial would only be a warning): its presence is the proof.
+    record = admin_s3.get_object(
+        Bucket=IAM_BUCKET, Key=f"costs/ingest_date={ingest_date}/{cluster.id}.json"
+    )
+    assert json.loads(record["Body"].read())["cluster_id"] == cluster.id

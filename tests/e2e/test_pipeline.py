@@ -170,6 +170,34 @@ def test_first_run_featurizes_every_uploaded_image(stack, day_one):
     assert day_one["cluster"]["Status"]["State"] == "TERMINATED"
 
 
+def test_a_small_day_runs_on_a_single_node_and_records_what_it_cost(stack, day_one):
+    """14 files: the primary alone does the work, and once it has ended the teardown writes
+    the cluster's cost, from the cluster's own timeline."""
+    cluster = day_one["cluster"]
+    groups = stack.emr.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
+    assert [(g["InstanceGroupType"], g["RequestedInstanceCount"]) for g in groups] == [
+        ("MASTER", 1)
+    ]
+    assert "a single m5.xlarge node" in stack.log.read_text()
+    key = f"costs/ingest_date=2026-11-18/{cluster['Id']}.json"
+    record = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    ended = stack.emr.describe_cluster(ClusterId=cluster["Id"])["Cluster"]
+    timeline = ended["Status"]["Timeline"]
+    total = (timeline["EndDateTime"] - timeline["CreationDateTime"]).total_seconds() / 60
+    assert record["cluster_id"] == cluster["Id"]
+    assert record["nodes"] == [
+        {"role": "MASTER", "instance_type": "m5.xlarge", "market": "ON_DEMAND", "count": 1}
+    ]
+    assert record["total_minutes"] == pytest.approx(total, abs=1e-3)
+    startup = (timeline["ReadyDateTime"] - timeline["CreationDateTime"]).total_seconds() / 60
+    assert record["startup_minutes"] == pytest.approx(startup, abs=1e-3)
+    assert 0 < record["step_minutes"] < record["total_minutes"]
+    hourly = 0.214 + 0.048  # m5.xlarge, on-demand with EMR's uplift
+    assert record["usd"] == pytest.approx(max(total, 1) / 60 * hourly, abs=1e-5)
+    assert (record["images"], record["model"]) == (14, "mobilenet_v2")
+    assert record["estimate"]["core_nodes"] == 0
+
+
 def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, day_one):
     rejected = read_parquet(stack.s3, BUCKET, "features/_rejected/model=mobilenet_v2/")
     reasons = {

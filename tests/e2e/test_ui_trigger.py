@@ -256,7 +256,7 @@ def test_compose_healthchecks_pass_on_the_running_services(stack):
 
 
 def test_an_invalid_conf_is_refused_before_any_run(stack):
-    for conf in ({"model": "alexnet"}, {"variance": 1.5}, {"core_instance_count": 0}):
+    for conf in ({"model": "alexnet"}, {"variance": 1.5}, {"core_instance_count": 21}):
         response = stack.api.post(
             "/dags/fruit_features/dagRuns",
             json={"logical_date": datetime.now(UTC).isoformat(), "conf": conf},
@@ -314,6 +314,12 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     (cluster,) = stack.emr.list_clusters()["Clusters"]
     assert cluster["Status"]["State"] == "TERMINATED"
     assert cluster["Name"].startswith(f"fruit_features {run_id}")
+    # The explicit core_instance_count wins over the sizing, which would choose a single node.
+    groups = stack.emr.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
+    assert sorted((g["InstanceGroupType"], g["RequestedInstanceCount"]) for g in groups) == [
+        ("CORE", 1),
+        ("MASTER", 1),
+    ]
 
     run_page = f"/dags/fruit_features/runs/{quote(run_id, safe='')}"
     screenshot = ARTIFACTS / "fruit_features-run.png"

@@ -22,7 +22,9 @@ from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 from parliament import analyze_policy_string
 
-from fruit_pipeline.emr_requests import CLUSTER_TAG
+from fruit_pipeline.config import load_config
+from fruit_pipeline.emr_requests import CLUSTER_TAG, instance_capacity
+from fruit_pipeline.sizing import ClusterShape
 from localaws.staging import Stager
 from tests.plugins.test_emr_requests import assert_valid, render
 
@@ -32,6 +34,7 @@ CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 REGION = "eu-west-1"
 STACK = "fruits"
 BUCKET = "fruits-data-test"
+CORE_NODES = ClusterShape("m5.xlarge", "m5.2xlarge", 2, 10.0, "a bigger day")
 
 
 @dataclass
@@ -111,12 +114,16 @@ def cluster_request(deployed):
     """The DAG parsed with the stack's outputs as its FRUITS_* settings, its requests rendered."""
     from airflow.dag_processing.dagbag import DagBag
 
+    settings = {**deployed.settings, "FRUITS_REGION": REGION}
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name, value in {**deployed.settings, "FRUITS_REGION": REGION}.items():
+        for name, value in settings.items():
             monkeypatch.setenv(name, value)
         dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
     steps = render(dag, "add_spark_steps", "steps", {"model": "mobilenet_v2"})
-    return render(dag, "create_emr_cluster", "job_flow_overrides", {}), steps
+    request = render(dag, "create_emr_cluster", "job_flow_overrides", {})
+    # The instances create_emr_cluster adds: core nodes on-demand here, a spot fleet below.
+    request["Instances"].update(instance_capacity(load_config(settings), CORE_NODES, spot=False))
+    return request, steps
 
 
 def s3_uris(value) -> list[str]:
@@ -151,6 +158,14 @@ def test_the_dags_requests_use_the_roles_bucket_and_settings_the_stack_created(
     assert "ec2.amazonaws.com" in json.dumps(instance_role["AssumeRolePolicyDocument"])
 
     assert cluster["Instances"]["Ec2SubnetId"] == deployed.outputs["SubnetId"]
+    fleets = instance_capacity(load_config(deployed.settings), CORE_NODES, spot=True)
+    assert fleets["Ec2SubnetIds"] == [deployed.outputs["SubnetId"]]
+    common = {
+        key: value
+        for key, value in cluster["Instances"].items()
+        if key not in ("InstanceGroups", "Ec2SubnetId")
+    }
+    assert_valid("RunJobFlow", {**cluster, "Instances": {**common, **fleets}})
     configuration = deployed.emr.describe_security_configuration(
         Name=cluster["SecurityConfiguration"]
     )["SecurityConfiguration"]
@@ -381,7 +396,7 @@ def test_under_iam_enforcement_airflow_publishes_alerts_to_the_stacks_topic_only
 
     with enable_iam_authentication():
         notifier(topic).notify({})
-        with pytest.raises(ClientError, match="AccessDenied|not authorized"):
+        with pytest.raises(ClientError, match=r"AccessDenied|not authorized"):
             notifier(other_topic).notify({})
 
 

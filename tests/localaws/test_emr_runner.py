@@ -230,3 +230,37 @@ def test_an_idle_timeout_outside_emrs_range_is_refused(aws, idle_timeout):
     _, emr = aws
     with pytest.raises(emr.exceptions.ClientError, match="IdleTimeout must be 60 to 604800"):
         start_cluster(emr, [], AutoTerminationPolicy={"IdleTimeout": idle_timeout})
+
+
+@pytest.mark.parametrize("spot", [False, True], ids=["single node", "spot fleet"])
+def test_the_dags_instance_variants_run_steps(aws, spot):
+    """The instances create_emr_cluster sends: a single node's one group, or a spot fleet,
+    which ListInstanceFleets then shows provisioned (spot capacity is never short here)."""
+    from fruit_pipeline.config import load_config
+    from fruit_pipeline.emr_requests import instance_capacity
+    from fruit_pipeline.sizing import ClusterShape
+
+    _, emr = aws
+    shape = ClusterShape("m5.xlarge", "m5.2xlarge", 3 if spot else 0, 1.0, "test")
+    instances = instance_capacity(load_config({}), shape, spot)
+    cluster_id = emr.run_job_flow(
+        Name="variant",
+        ReleaseLabel="emr-7.9.0",
+        Instances={**instances, "KeepJobFlowAliveWhenNoSteps": True},
+        Steps=[spark_step("ok", 0, "CONTINUE")],
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+    assert settle(emr, cluster_id) == ("WAITING", [("ok", "COMPLETED")])
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    if spot:
+        assert cluster["InstanceCollectionType"] == "INSTANCE_FLEET"
+        fleets = emr.list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]
+        core = next(fleet for fleet in fleets if fleet["InstanceFleetType"] == "CORE")
+        assert (core["TargetSpotCapacity"], core["ProvisionedSpotCapacity"]) == (3, 3)
+        assert len(core["InstanceTypeSpecifications"]) >= 3
+    else:
+        assert cluster["InstanceCollectionType"] == "INSTANCE_GROUP"
+        groups = emr.list_instance_groups(ClusterId=cluster_id)["InstanceGroups"]
+        assert [group["InstanceGroupType"] for group in groups] == ["MASTER"]
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])

@@ -54,6 +54,14 @@ def test_variables_override_defaults():
             "FRUITS_IMAGES_PREFIX .* FRUITS_LOGS_URI",
         ),
         ({"FRUITS_ARTIFACTS_URI": "s3://fruits-data/"}, "overlap"),
+        ({"FRUITS_COSTS_PREFIX": "pca/costs/"}, "FRUITS_PCA_PREFIX .* FRUITS_COSTS_PREFIX"),
+        # Sizing and spot: a type without a price cannot be sized; EMR's spot timeout range.
+        ({"FRUITS_CORE_INSTANCE_TYPE": "c5.4xlarge"}, "FRUITS_CORE_INSTANCE_TYPE: .*priced"),
+        ({"FRUITS_CORE_INSTANCE_COUNT": "21"}, "FRUITS_CORE_INSTANCE_COUNT"),
+        ({"FRUITS_MAX_CORE_NODES": "0"}, "FRUITS_MAX_CORE_NODES"),
+        ({"FRUITS_TARGET_FEATURIZE_MINUTES": "0"}, "FRUITS_TARGET_FEATURIZE_MINUTES"),
+        ({"FRUITS_SPOT_TIMEOUT_MINUTES": "4"}, "FRUITS_SPOT_TIMEOUT_MINUTES"),
+        ({"FRUITS_SPOT_TIMEOUT_MINUTES": "1441"}, "FRUITS_SPOT_TIMEOUT_MINUTES"),
     ],
 )
 def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment, named):
@@ -73,8 +81,8 @@ def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment
         {"FRUITS_IMAGES_PREFIX": "uploads/phones/", "FRUITS_FEATURES_PREFIX": "uploads/derived/"},
         {"FRUITS_JOB_FLOW_ROLE": "fruits-emr-instance", "FRUITS_SERVICE_ROLE": "a+b=c,d.e@f_g"},
         {
-            "FRUITS_CORE_INSTANCE_TYPE": "m7gd.metal-48xl",
-            "FRUITS_PRIMARY_INSTANCE_TYPE": "c5.xlarge",
+            "FRUITS_CORE_INSTANCE_TYPE": "m7g.4xlarge",
+            "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.xlarge",
         },
         {"FRUITS_AWS_CONN_ID": "aws.prod-eu_1", "FRUITS_SECURITY_CONFIGURATION": "fruits-emr"},
         {"FRUITS_SUBNET_ID": "subnet-0123456789abcdef0"},

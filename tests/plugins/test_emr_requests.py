@@ -10,7 +10,8 @@ import pytest
 from botocore.validate import ParamValidator
 
 from fruit_pipeline.config import load_config
-from fruit_pipeline.emr_requests import job_flow_overrides, spark_steps
+from fruit_pipeline.emr_requests import instance_capacity, job_flow_overrides, spark_steps
+from fruit_pipeline.sizing import ClusterShape
 
 EMR = botocore.session.get_session().get_service_model("emr")
 START = pendulum.datetime(2026, 11, 20, tz="UTC")
@@ -21,10 +22,18 @@ VARIANTS = {
     "vgg16 full rebuild": {"model": "vgg16", "mode": "full", "variance": 0.8},
     "bigger spot cluster": {
         "core_instance_count": 6,
-        "core_instance_type": "c5.4xlarge",
+        "core_instance_type": "m5.4xlarge",
         "spot": True,
     },
 }
+SHAPES = {
+    "single node": (ClusterShape("m5.xlarge", "m5.2xlarge", 0, 1.0, "small"), False),
+    "single node, spot asked": (ClusterShape("m5.xlarge", "m5.2xlarge", 0, 1.0, "small"), True),
+    "core nodes": (ClusterShape("m5.xlarge", "m5.2xlarge", 3, 9.0, "big"), False),
+    "spot fleet": (ClusterShape("m5.xlarge", "m5.4xlarge", 6, 9.0, "big"), True),
+    "graviton spot fleet": (ClusterShape("m6g.xlarge", "m7g.2xlarge", 2, 9.0, "big"), True),
+}
+SUBNETS = {"default subnet": {}, "the stack's subnet": {"FRUITS_SUBNET_ID": "subnet-0abc1234"}}
 
 
 def render(dag, task_id: str, field: str, conf: dict):
@@ -46,13 +55,44 @@ def assert_valid(operation: str, request: dict) -> None:
     assert not report.has_errors(), report.generate_report()
 
 
-@pytest.mark.parametrize("conf", VARIANTS.values(), ids=VARIANTS.keys())
-def test_create_cluster_requests_are_valid(dag, conf):
-    request = render(dag, "create_emr_cluster", "job_flow_overrides", conf)
+@pytest.mark.parametrize("environment", SUBNETS.values(), ids=SUBNETS.keys())
+@pytest.mark.parametrize(("shape", "spot"), SHAPES.values(), ids=SHAPES.keys())
+def test_every_cluster_shape_gives_a_valid_create_request(dag, shape, spot, environment):
+    """The rendered request with each variant of the instances create_emr_cluster adds."""
+    request = render(dag, "create_emr_cluster", "job_flow_overrides", {})
+    request["Instances"].update(instance_capacity(load_config(environment), shape, spot))
     assert_valid("RunJobFlow", request)
-    core = request["Instances"]["InstanceGroups"][1]
-    assert core["InstanceCount"] == conf.get("core_instance_count", 2)
-    assert core["Market"] == ("SPOT" if conf.get("spot") else "ON_DEMAND")
+    instances = request["Instances"]
+    if spot and shape.core_nodes:
+        primary, core = instances["InstanceFleets"]
+        assert primary["TargetOnDemandCapacity"] == 1
+        assert core["TargetSpotCapacity"] == shape.core_nodes
+        types = [config["InstanceType"] for config in core["InstanceTypeConfigs"]]
+        assert types[0] == shape.core_type
+        assert len(set(types)) >= 3
+        assert {t.split(".")[1] for t in types} == {shape.core_type.split(".")[1]}
+        assert core["LaunchSpecifications"]["SpotSpecification"] == {
+            "TimeoutDurationMinutes": 20,
+            "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+            "AllocationStrategy": "price-capacity-optimized",
+        }
+        assert "InstanceGroups" not in instances
+    else:
+        groups = instances["InstanceGroups"]
+        assert [group["InstanceRole"] for group in groups] == ["MASTER"] + ["CORE"] * bool(
+            shape.core_nodes
+        )
+        assert {group["Market"] for group in groups} == {"ON_DEMAND"}
+        assert sum(group["InstanceCount"] for group in groups) == 1 + shape.core_nodes
+    subnet = environment.get("FRUITS_SUBNET_ID")
+    assert instances.get("Ec2SubnetId", (instances.get("Ec2SubnetIds") or [None])[0]) == subnet
+
+
+def test_the_spot_fallback_waits_as_configured():
+    config = load_config({"FRUITS_SPOT_TIMEOUT_MINUTES": "45"})
+    shape = ClusterShape("m5.xlarge", "m5.2xlarge", 2, 9.0, "big")
+    (_, core) = instance_capacity(config, shape, spot=True)["InstanceFleets"]
+    assert core["LaunchSpecifications"]["SpotSpecification"]["TimeoutDurationMinutes"] == 45
 
 
 @pytest.mark.parametrize("conf", VARIANTS.values(), ids=VARIANTS.keys())
@@ -113,7 +153,7 @@ CUSTOM = {
     "FRUITS_LOGS_URI": "s3://acme-logs/emr/",
     "FRUITS_EMR_RELEASE": "emr-7.2.0",
     "FRUITS_IDLE_TIMEOUT_SECONDS": "900",
-    "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.large",
+    "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.xlarge",
     "FRUITS_JOB_FLOW_ROLE": "acme-emr-nodes",
     "FRUITS_SERVICE_ROLE": "acme-emr-service",
     "FRUITS_PCA_DRIFT": "0.02",
@@ -140,7 +180,6 @@ def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
     assert {"--drift=0.02", "--refit-days=7"} <= set(steps[1]["HadoopJarStep"]["Args"])
     assert request["LogUri"] == "s3://acme-logs/emr/"
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
-    assert request["Instances"]["InstanceGroups"][0]["InstanceType"] == "m6i.large"
     assert (request["JobFlowRole"], request["ServiceRole"]) == (
         "acme-emr-nodes",
         "acme-emr-service",
@@ -168,5 +207,6 @@ def test_the_stacks_security_configuration_and_subnet_reach_the_request():
     )
     request = job_flow_overrides(config, "fruit_features")
     assert request["SecurityConfiguration"] == "fruits-emr"
-    assert request["Instances"]["Ec2SubnetId"] == "subnet-0abc1234"
+    shape = ClusterShape("m5.xlarge", "m5.2xlarge", 2, 9.0, "big")
+    assert instance_capacity(config, shape, spot=False)["Ec2SubnetId"] == "subnet-0abc1234"
     # tests/infra/ validates the rendered request carrying them against botocore's model.

@@ -211,4 +211,34 @@ def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
     ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
     bucket.put_object(Bucket="fruits", Key="erasure/requests/r-1.json", Body=b"{}")
     assert watching().poke(context) is True
-    ti.xcom_push.assert_called_with(key="erasure_requests", value=1)
+    ti.xcom_push.assert_any_call(key="erasure_requests", value=1)
+    ti.xcom_push.assert_called_with(key="new_images", value={"images": 0, "bytes": 0})
+
+
+def test_a_firing_poke_tallies_every_new_image_of_the_interval_for_the_clusters_size(bucket):
+    """Every folder the interval's images may be in is listed, even after one held a new
+    image: their count and bytes size the cluster. Other days' images and non-images do not
+    count; a full run counts every image."""
+    now = datetime.now(UTC)
+    context = {
+        **CONTEXT,
+        "data_interval_start": now - timedelta(minutes=1),
+        "data_interval_end": now + timedelta(minutes=1),
+        "ti": mock.Mock(),
+    }
+    today = now.strftime("%Y-%m-%d")
+    bucket.put_object(Bucket="fruits", Key=f"images/{today}/Kiwi/a.jpg", Body=b"x" * 1000)
+    bucket.put_object(Bucket="fruits", Key="images/Banana/flat.jpg", Body=b"x" * 200)
+    bucket.put_object(Bucket="fruits", Key="images/Banana/notes.txt", Body=b"x" * 50)
+    sensor = watching()
+
+    def tally() -> dict:
+        call = context["ti"].xcom_push.call_args_list[-1]
+        assert call.kwargs["key"] == "new_images"
+        return call.kwargs["value"]
+
+    assert sensor.poke(context) is True
+    assert tally() == {"images": 2, "bytes": 1200}
+    # The fixture's three images of other days were written now too: a full run counts them.
+    assert sensor.poke({**context, "params": {**context["params"], "mode": "full"}}) is True
+    assert tally() == {"images": 5, "bytes": 1203}
