@@ -20,7 +20,8 @@ short-lived EMR cluster:
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists,
    then writes what it cost, from its own timeline, under `FRUITS_COSTS_PREFIX`.
 
-A failed task publishes an alert to the SNS topic `FRUITS_ALERTS_TOPIC_ARN`, if one is set.
+A failed task, and a run still running after `FRUITS_RUN_ALERT_MINUTES`, publish an alert to
+the SNS topic `FRUITS_ALERTS_TOPIC_ARN`, if one is set.
 
 Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
 configuration comes from `FRUITS_*` environment variables: see docs/dag.md.
@@ -34,7 +35,7 @@ import pendulum
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts
+from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts, run_deadlines
 from fruit_pipeline.assets import PublishingStepSensor
 from fruit_pipeline.cluster import (
     CostRecordingEmrTerminateJobFlowOperator,
@@ -125,6 +126,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=12),
+    deadline=run_deadlines(CONFIG),
     params=PARAMS,
     render_template_as_native_obj=True,
     user_defined_filters=TEMPLATE_FILTERS,

@@ -1,16 +1,21 @@
-"""Alerts: a failed run publishes one message to an SNS topic, through the provider's
-SnsNotifier, as every task's on_failure_callback.
+"""Alerts to an SNS topic, through the provider's SnsNotifier:
 
-The message names the DAG, the run, the failed task, why it failed and where its logs are.
-The reason is the failed step's own error line when the task watched a step ("featurize
-failed: model file ..."), not the fifty lines of log tail the task error carries.
+- a failed task publishes one message, as every task's on_failure_callback: the DAG, the
+  run, the task, why it failed and where its logs are. The reason is the failed step's own
+  error line when the task watched a step ("featurize failed: model file ..."), not the
+  fifty lines of log tail the task error carries;
+- a run still running FRUITS_RUN_ALERT_MINUTES after it was queued publishes one too: an
+  Airflow Deadline Alert, whose callback the triggerer runs.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+from airflow.sdk.definitions.callback import AsyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
 from fruit_pipeline.config import PipelineConfig
 
@@ -27,6 +32,19 @@ task:   {{ ti.task_id }} (try {{ ti.try_number }})
 reason: {{ exception | failure_reason }}
 {% for folder in exception | step_log_folders %}step logs: {{ folder }}
 {% endfor %}task log: {{ ti.log_url }}
+"""
+
+
+# A deadline's context is the run only (airflow.models.deadline: dag_run, deadline).
+LATE_SUBJECT = "{{ dag_run.dag_id }}: a run is still running"
+LATE_MESSAGE = """\
+Airflow DAG {{ dag_run.dag_id }} has a run still running after %g min.
+
+run:       {{ dag_run.dag_run_id }}
+queued at: {{ dag_run.queued_at }}
+state:     {{ dag_run.state }}
+It is stopped at dagrun_timeout; its tasks' logs say where it waits (a cluster starting, a
+step running, spot capacity).
 """
 
 
@@ -58,5 +76,26 @@ def failure_alerts(config: PipelineConfig) -> list[SnsNotifier]:
             message=MESSAGE,
             aws_conn_id=config.aws_conn_id,
             region_name=config.alerts_topic_arn.split(":")[3],
+        )
+    ]
+
+
+def run_deadlines(config: PipelineConfig) -> list[DeadlineAlert]:
+    """The DAG's deadline: an alert when a run outlives FRUITS_RUN_ALERT_MINUTES; none when
+    no topic is configured."""
+    if not config.alerts_topic_arn:
+        return []
+    notifier = {
+        "target_arn": config.alerts_topic_arn,
+        "subject": LATE_SUBJECT,
+        "message": LATE_MESSAGE % config.run_alert_minutes,
+        "aws_conn_id": config.aws_conn_id,
+        "region_name": config.alerts_topic_arn.split(":")[3],
+    }
+    return [
+        DeadlineAlert(
+            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            interval=timedelta(minutes=config.run_alert_minutes),
+            callback=AsyncCallback(SnsNotifier, kwargs=notifier),
         )
     ]

@@ -150,6 +150,9 @@ class PipelineConfig(BaseModel):
         str,
         full_match(f"(?:{SNS_TOPIC_ARN})?", "arn:aws:sns:eu-west-1:123456789012:name, or empty"),
     ] = Field("", description="SNS topic told of every failed run; no alerts if empty")
+    run_alert_minutes: float = Field(
+        360, gt=0, le=720, description="alert when a run is still running this long after queued"
+    )
     aws_retry_delay_seconds: int = Field(
         30, ge=1, le=600, description="first retry of a failed EMR call; doubles, up to 10 min"
     )

@@ -100,47 +100,52 @@ class NewImagesSensor(S3KeySensor):
         self.erasure_requests = erasure_requests  # s3://bucket/erasure/requests/
         super().__init__(
             wildcard_match=True,
-            check_fn=self.tally_new_images,
+            check_fn=has_new_images,
             metadata_keys=["Key", "LastModified", "Size"],
             deferrable=True,
             **kwargs,
         )
-        self.found: dict[str, int] = {}  # key -> size of the new images the poke listed
 
     def execute(self, context: Any) -> None:
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
-    def tally_new_images(self, files: list[dict[str, Any]], **context: Any) -> bool:
-        """check_fn: keeps the new images' sizes for the cluster's sizing."""
-        found = new_images(files, **context)
-        self.found.update({file["Key"]: file["Size"] for file in found})
-        return bool(found)
-
     def poke(self, context: Any) -> bool:
         """Every folder the interval's images may be in is listed, even once one has them:
         the cluster is sized from all of them (NEW_IMAGES_XCOM)."""
-        self.found = {}
+        found: dict[str, int] = {}  # key -> size of each new image listed
+
+        def tally(files: list[dict[str, Any]], **check_context: Any) -> bool:
+            images = new_images(files, **check_context)
+            found.update({file["Key"]: file["Size"] for file in images})
+            return bool(images)
+
         erasures = self.pending_erasures(context)
-        if context["params"].get("mode") == "full":
-            images = super().poke(context)
-        else:
-            bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
-            loose = self.hook.list_keys(
-                bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
-            )
-            listed = [{key: o[key] for key in self.metadata_keys} for o in loose]
-            images = [self.check_fn(listed, **context)] + [
-                self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
-                for folder in self.interval_folders(bucket, prefix, context)
-            ]
-            images = any(images)
+        self.check_fn = tally  # what the provider's _check_key calls with each listing
+        try:
+            images = self.poke_images(context)
+        finally:
+            self.check_fn = has_new_images
         if not (images or erasures):
             return False
-        tally = {"images": len(self.found), "bytes": sum(self.found.values())}
-        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=tally)
-        self.log.info("%d new image(s), %d bytes", tally["images"], tally["bytes"])
+        counted = {"images": len(found), "bytes": sum(found.values())}
+        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=counted)
+        self.log.info("%d new image(s), %d bytes", counted["images"], counted["bytes"])
         return True
+
+    def poke_images(self, context: Any) -> bool:
+        if context["params"].get("mode") == "full":
+            return super().poke(context)
+        bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
+        loose = self.hook.list_keys(
+            bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
+        )
+        listed = [{key: o[key] for key in self.metadata_keys} for o in loose]
+        found = [self.check_fn(listed, **context)] + [
+            self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
+            for folder in self.interval_folders(bucket, prefix, context)
+        ]
+        return any(found)
 
     def pending_erasures(self, context: Any) -> int:
         """How many erasure requests wait (up to a page of them), pushed as the XCom

@@ -23,7 +23,6 @@ from fruits_contract.landing import landing_key
 from localaws.airflow_runs import airflow, asset_events, json_output
 from localaws.client import (
     LAST_MODIFIED_METADATA,
-    client,
     latest_version,
     read_latest,
     read_parquet,
@@ -31,6 +30,7 @@ from localaws.client import (
 )
 from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
+from tests.e2e.sns_inbox import alerts_inbox, received_alerts
 from tests.spark_jobs.photos import broken_files, fruit_jpeg, write
 
 pytestmark = pytest.mark.slow
@@ -458,32 +458,10 @@ def test_the_published_pca_reads_whole_and_its_statistics_are_the_remaining_rows
         assert manifest["kept_variance"] == pytest.approx(kept / np.trace(standardized), abs=1e-6)
 
 
-def alerts_queue(stack) -> tuple[str, str]:
-    """An SNS topic, and the URL of an SQS queue subscribed to it, as an operator's mail."""
-    sns, sqs = client("sns", stack.endpoint), client("sqs", stack.endpoint)
-    topic = sns.create_topic(Name="fruits-pipeline-alerts")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
-    return topic, queue_url
-
-
-def received_alerts(stack, queue_url: str, timeout: float = 30) -> list[dict]:
-    """The SNS notifications in the queue, polled until one arrives or the deadline."""
-    sqs = client("sqs", stack.endpoint)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages")
-        if messages:
-            return [json.loads(message["Body"]) for message in messages]
-        time.sleep(0.5)
-    return []
-
-
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
     before = stack.keys("features/") | stack.keys("pca/")
     missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
-    topic, queue_url = alerts_queue(stack)
+    topic, queue_url = alerts_inbox(stack.endpoint)
     state, tasks, cluster = stack.run(
         RUN_TWO, FRUITS_MODEL_FILE=missing_model, FRUITS_ALERTS_TOPIC_ARN=topic
     )
@@ -506,7 +484,7 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     assert "featurize failed: model file" in explained
     assert "none-such.onnx" in explained
     # One alert, from the one failed task: the step's error line, not its log's tail.
-    (alert,) = received_alerts(stack, queue_url)
+    (alert,) = received_alerts(stack.endpoint, queue_url, until=bool)
     assert alert["Subject"] == "fruit_features: watch_spark_steps failed"
     message = alert["Message"]
     assert "Airflow DAG fruit_features failed." in message

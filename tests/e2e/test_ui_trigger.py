@@ -31,6 +31,7 @@ from scripts.new_env import fill_secrets
 from tests.docker import compose
 from tests.e2e.browser import logged_in_page
 from tests.e2e.postgres import postgres_server
+from tests.e2e.sns_inbox import alerts_inbox, received_alerts
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,8 @@ class Stack:
     bucket: str
     logs: Path
     secrets: dict[str, str]
+    aws_endpoint: str
+    alerts_queue: str
 
 
 def wait_for(what: str, check, timeout: float, logs: Path):
@@ -173,6 +176,9 @@ def stack(tmp_path_factory):
             )
         )
         seed(local_aws.endpoint, dotenv)
+        # Alerts to an inbox; a run still running after 15 s alerts too.
+        topic, alerts_queue = alerts_inbox(local_aws.endpoint)
+        dotenv |= {"FRUITS_ALERTS_TOPIC_ARN": topic, "FRUITS_RUN_ALERT_MINUTES": "0.25"}
 
         api_port = free_port()
         overrides = host_overrides(folder / "airflow-home", dags_folder(folder / "dags"), api_port)
@@ -222,6 +228,8 @@ def stack(tmp_path_factory):
             bucket=dotenv["FRUITS_DATA_BUCKET"],
             logs=logs,
             secrets={name: dotenv[name] for name in secret_names},
+            aws_endpoint=local_aws.endpoint,
+            alerts_queue=alerts_queue,
         )
     finally:
         for process in processes:
@@ -314,6 +322,18 @@ def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
     (cluster,) = stack.emr.list_clusters()["Clusters"]
     assert cluster["Status"]["State"] == "TERMINATED"
     assert cluster["Name"].startswith(f"fruit_features {run_id}")
+    # It ran past FRUITS_RUN_ALERT_MINUTES (15 s): the scheduler saw its deadline missed and
+    # the triggerer published the alert.
+    late = f"run:       {run_id}"
+    alerts = received_alerts(
+        stack.aws_endpoint,
+        stack.alerts_queue,
+        until=lambda alerts: any(late in alert["Message"] for alert in alerts),
+        timeout=120,
+    )
+    (alert,) = [alert for alert in alerts if late in alert["Message"]]
+    assert alert["Subject"] == "fruit_features: a run is still running"
+    assert "still running after 0.25 min" in alert["Message"]
     # The explicit core_instance_count wins over the sizing, which would choose a single node.
     groups = stack.emr.list_instance_groups(ClusterId=cluster["Id"])["InstanceGroups"]
     assert sorted((g["InstanceGroupType"], g["RequestedInstanceCount"]) for g in groups) == [

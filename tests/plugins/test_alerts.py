@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
 
-from fruit_pipeline.alerts import failure_alerts, failure_reason, step_log_folders
+from fruit_pipeline.alerts import failure_alerts, failure_reason, run_deadlines, step_log_folders
 from fruit_pipeline.config import load_config
 
 TOPIC = "arn:aws:sns:eu-central-1:123456789012:fruits-pipeline-alerts"
@@ -93,3 +94,24 @@ def test_every_tasks_subject_is_one_line_sns_accepts(dag):
         assert len(subject) <= 100
         assert subject.isascii()
         assert subject.isprintable()
+
+
+def test_a_run_past_its_limit_alerts_through_a_deadline_on_the_same_topic():
+    from airflow.sdk.definitions.deadline import DeadlineReference
+
+    assert run_deadlines(load_config({})) == []
+    config = load_config({"FRUITS_ALERTS_TOPIC_ARN": TOPIC, "FRUITS_RUN_ALERT_MINUTES": "90"})
+    (deadline,) = run_deadlines(config)
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.interval == timedelta(minutes=90)
+    assert deadline.callback.path.endswith("SnsNotifier")
+    # What the triggerer does with the callback: the notifier, rendered with the run.
+    notifier = SnsNotifier(**deadline.callback.kwargs)
+    run = {"dag_id": "fruit_features", "dag_run_id": "scheduled__2026-11-20", "state": "running"}
+    context = {"dag_run": run | {"queued_at": "2026-11-21T00:00:05Z"}, "deadline": {}}
+    notifier.render_template_fields(context)
+    assert (notifier.target_arn, notifier.region_name) == (TOPIC, "eu-central-1")
+    assert notifier.subject == "fruit_features: a run is still running"
+    assert "still running after 90 min" in notifier.message
+    assert "run:       scheduled__2026-11-20" in notifier.message
+    assert "queued at: 2026-11-21T00:00:05Z" in notifier.message
