@@ -40,8 +40,8 @@ def sizing_of(config: PipelineConfig) -> Sizing:
 def refit_rows(manifest: dict[str, Any] | None, images: int, mode: str, refit_days: int) -> int:
     """The rows a PCA refit will re-project, when one is certain: the first run, full mode
     (every image featurized again), a version published before the daily statistics, or a
-    published fit older than refit_days. Drift shows
-    only once the day's statistics are merged: a refit for drift is not foreseen."""
+    published fit older than refit_days. Drift shows only once the day's statistics are
+    merged: a refit for drift is not foreseen."""
     if manifest is None or mode == "full":
         return images
     if "segments" not in manifest:  # published before the daily statistics: the job refits
