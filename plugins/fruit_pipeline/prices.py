@@ -65,7 +65,8 @@ START_MINUTES = 8.0
 # halved, times the job's steady share of it (make bench-featurize, docs/performance.md).
 # Our assumption: one EMR vCPU featurizes like one core of the machine that measured it.
 FEATURIZE_IMAGES_PER_VCPU_SECOND = {"mobilenet_v2": 116.5, "resnet50": 14.0, "vgg16": 3.5}
-# PCA on local[2] (make bench-pca): a daily run that appends, flat in history (19.7 s at
-# 1,000,000 rows), and a refit, linear in the rows it re-projects (77.6 s for 1,000,000).
+# PCA on local[2] (make bench-pca at b2c8539): a daily run that appends, flat in history
+# (19.7 s at 1,000,000 rows), and a refit, linear in the rows it re-projects (77.6 s for
+# 1,000,000). A slower session of the same machine measured 27.9 s and 108.4 s (e0a05f2).
 PCA_APPEND_SECONDS = 20.0
 PCA_REFIT_VCPU_SECONDS_PER_ROW = 77.6 * 2 / 1_000_000
