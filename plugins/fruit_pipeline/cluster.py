@@ -100,10 +100,13 @@ class SizedEmrCreateJobFlowOperator(RetrySafeEmrCreateJobFlowOperator):
             workload.refit_rows,
             "" if workload.refit_rows else " (none due yet)",
         )
-        count = params.get("core_instance_count")
-        if count is None:
-            count = self.config.core_instance_count
-        shape = choose(workload, sizing_of(self.config), count, params.get("core_instance_type"))
+        # The params' defaults are FRUITS_CORE_INSTANCE_COUNT and null: a null is automatic.
+        shape = choose(
+            workload,
+            sizing_of(self.config),
+            params.get("core_instance_count"),
+            params.get("core_instance_type"),
+        )
         return workload, shape
 
 
@@ -131,13 +134,11 @@ class CostRecordingEmrTerminateJobFlowOperator(EmrTerminateJobFlowOperator):
         cluster = emr.describe_cluster(ClusterId=self.job_flow_id)["Cluster"]
         steps = emr.list_steps(ClusterId=self.job_flow_id)["Steps"]
         if cluster.get("InstanceCollectionType") == "INSTANCE_FLEET":
-            capacity = {"fleets": emr.list_instance_fleets(ClusterId=self.job_flow_id)}
+            fleets = emr.list_instance_fleets(ClusterId=self.job_flow_id)["InstanceFleets"]
+            capacity = {"fleets": fleets}
         else:
-            capacity = {"groups": emr.list_instance_groups(ClusterId=self.job_flow_id)}
-        capacity = {
-            name: response["InstanceFleets" if name == "fleets" else "InstanceGroups"]
-            for name, response in capacity.items()
-        }
+            groups = emr.list_instance_groups(ClusterId=self.job_flow_id)["InstanceGroups"]
+            capacity = {"groups": groups}
         planned = context["ti"].xcom_pull(task_ids="create_emr_cluster", key=SHAPE_XCOM)
         record = cost_record(cluster, steps, **capacity, planned=planned, params=context["params"])
         self.log.info(

@@ -7,7 +7,7 @@ Reads bench-output/results.json (tests/benchmarks/bench_featurize.py) and prints
 of docs/performance.md. The cluster comes from fruit_pipeline.sizing.choose, as
 create_emr_cluster chooses it; the prices, start-up and rates from fruit_pipeline.prices.
 The fixed cluster every run had before the sizing (one m5.xlarge primary, two m5.2xlarge
-core nodes) is priced beside it by the same functions.
+core nodes) is priced beside it, as an explicit core count, by the same rule.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ from pathlib import Path
 
 from fruit_pipeline.cluster import sizing_of
 from fruit_pipeline.config import load_config
-from fruit_pipeline.prices import (
-    FEATURIZE_IMAGES_PER_VCPU_SECOND,
-    INSTANCES,
-    PRICES_NOTE,
-    START_MINUTES,
-)
-from fruit_pipeline.sizing import ClusterShape, Workload, choose, work_minutes
+from fruit_pipeline.prices import FEATURIZE_IMAGES_PER_VCPU_SECOND, PRICES_NOTE, START_MINUTES
+from fruit_pipeline.sizing import ClusterShape, Workload, choose
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench-output" / "results.json"
-FIXED_CLUSTER = ("m5.xlarge", "m5.2xlarge", 2)  # every run's cluster before the sizing
+FIXED_CORE_TYPE, FIXED_CORE_NODES = "m5.2xlarge", 2  # every run's, before the sizing
 DAILY_IMAGES = 2_000  # an assumed typical day of uploads
 FIXED_SIZED = ("fixed", "sized")
 DRIFT_WARNING = 0.15  # a measured rate this far from prices.py's: update it
@@ -42,11 +37,6 @@ def measured_throughput(results: dict) -> dict[str, float]:
         for key, value in results.items()
         if key.startswith("keras_vs_onnx_")
     }
-
-
-def fixed(workload: Workload, primary: str, core: str, count: int) -> ClusterShape:
-    minutes = work_minutes(workload, count * INSTANCES[core].vcpus)
-    return ClusterShape(primary, core, count, minutes, "fixed")
 
 
 def cell(shape: ClusterShape) -> str:
@@ -70,7 +60,7 @@ def main() -> None:
             )
     print(
         "Each cell: nodes (primary + core), minutes, on-demand USD (spot core nodes). "
-        f"Fixed: {FIXED_CLUSTER[0]} + {FIXED_CLUSTER[2]} x {FIXED_CLUSTER[1]}, every run.\n"
+        f"Fixed: {rule.primary_type} + {FIXED_CORE_NODES} x {FIXED_CORE_TYPE}, every run.\n"
     )
     columns = [
         f"{images:,} images, {how}" for images in (DAILY_IMAGES, 100_000) for how in FIXED_SIZED
@@ -81,7 +71,8 @@ def main() -> None:
         cells = []
         for images in (DAILY_IMAGES, 100_000):
             workload = Workload(images, images * 5_000, cnn)
-            cells += [cell(fixed(workload, *FIXED_CLUSTER)), cell(choose(workload, rule))]
+            before = choose(workload, rule, core_nodes=FIXED_CORE_NODES, core_type=FIXED_CORE_TYPE)
+            cells += [cell(before), cell(choose(workload, rule))]
         print(f"| {cnn} | {measured.get(cnn, rate):.1f} | " + " | ".join(cells) + " |")
     print("\nLarger days, sized (the first run's or a due refit's PCA rows included):\n")
     print("| images | " + " | ".join(FEATURIZE_IMAGES_PER_VCPU_SECOND) + " |")
