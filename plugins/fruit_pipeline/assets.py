@@ -16,7 +16,7 @@ from airflow.sdk import Asset
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.erasure import complete_requests
 from fruit_pipeline.step_failures import ExplainedStepSensor
-from fruits_contract.layout import LATEST, partition, summary_key
+from fruits_contract.layout import LATEST, SKIPPED, partition, summary_key
 
 FEATURES_ASSET_NAME = "fruit_features.features"
 PCA_ASSET_NAME = "fruit_features.pca"
@@ -44,11 +44,22 @@ def features_extra(summary: dict[str, Any] | None, summary_uri: str) -> dict[str
     }
 
 
-def pca_extra(manifest: dict[str, Any] | None, root: str) -> dict[str, Any]:
+def pca_extra(
+    manifest: dict[str, Any] | None, root: str, skipped: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The PCA event: the version this run published, its k and the variance it keeps, and
-    whether the run refitted it (and why) or appended to it."""
+    whether the run refitted it (and why) or appended to it; or why PCA published nothing
+    (too few rows: a fresh deployment, or an erasure), with the version still published."""
+    if skipped is not None:
+        return {"root": root, "skipped": skipped["reason"], **_published(manifest, root)}
     if manifest is None:
         return {"root": root, "missing": f"no {LATEST} there"}
+    return _published(manifest, root)
+
+
+def _published(manifest: dict[str, Any] | None, root: str) -> dict[str, Any]:
+    if manifest is None:
+        return {}
     return {
         "model": manifest["model"],
         "model_id": manifest["model_id"],
@@ -111,7 +122,9 @@ class PublishingStepSensor(ExplainedStepSensor):
         features = features_extra(read_json(s3, summary_uri), summary_uri)
         # The steps have succeeded: the requests erase applied in this run are complete.
         features["erasure"] = complete_requests(s3, self.erasure_uri, context["run_id"])
-        pca = pca_extra(read_json(s3, pca_root + LATEST), pca_root)
+        pca = pca_extra(
+            read_json(s3, pca_root + LATEST), pca_root, read_json(s3, pca_root + SKIPPED)
+        )
         for asset, extra in ((self.features, features), (self.pca, pca)):
             if "missing" in extra:
                 self.log.warning("%s: %s", asset.name, extra)

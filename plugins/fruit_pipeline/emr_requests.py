@@ -200,6 +200,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--drift={config.pca_drift}",
             f"--refit-days={config.pca_refit_days}",
             f"--mode={MODE}",
+            "--skip-too-few",  # a fresh deployment, or an erasure that left too few rows
         ],
     )
     return [featurize, pca]

@@ -13,6 +13,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 from airflow.triggers.base import TriggerEvent
 
+from fruits_contract.erasure import REQUESTS, is_request_key
 from fruits_contract.image_files import is_apple_double, is_image
 from fruits_contract.landing import days_to_list, is_day_folder
 
@@ -150,9 +151,11 @@ class NewImagesSensor(S3KeySensor):
     def pending_erasures(self, context: Any) -> int:
         """How many erasure requests wait (up to a page of them), pushed as the XCom
         ERASURE_REQUESTS_XCOM: the steps then start with erase. A request is a reason to run
-        on a day without images."""
+        on a day without images; a folder marker or another file under requests/ is not."""
         bucket, prefix = self.hook.parse_s3_url(self.erasure_requests)
-        pending = len(self.hook.list_keys(bucket, prefix, page_size=1000, max_items=1000))
+        listed = self.hook.list_keys(bucket, prefix, page_size=1000, max_items=1000)
+        erasure_prefix = prefix.removesuffix(REQUESTS)
+        pending = sum(is_request_key(key, erasure_prefix) for key in listed)
         context["ti"].xcom_push(key=ERASURE_REQUESTS_XCOM, value=pending)
         if pending:
             self.log.info("%d erasure request(s) pending under %s", pending, self.erasure_requests)

@@ -14,6 +14,9 @@ SUMMARY_FOLDER = "_summary"
 STATS_FOLDER = "_stats"
 # Beside a PCA output's versions: the manifest naming the published one (fruitspark.publication).
 LATEST = "_LATEST"
+# Beside it: why the last run published nothing ({"reason", "skipped_at"}), when PCA was told
+# to skip rather than fail on too few rows; removed by the next publication.
+SKIPPED = "_SKIPPED"
 
 
 def partition(column: str, value: str) -> str:

@@ -10,6 +10,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
+from fruits_contract.erasure import image_digest
 from fruitspark.images import PixelBudget, RejectedImage, image_to_array
 from fruitspark.listing import ChangedFile, read_file
 
@@ -70,7 +71,9 @@ def featurize_files(
         try:
             return load(path)
         except RejectedImage as rejection:
-            log.warning("rejected %s: %s", path, rejection)
+            # A digest, never the key: step and container logs outlive an erasure (docs/
+            # operations.md#privacy). The key and the whole reason are in _rejected's row.
+            log.warning("rejected image %s: %s", image_digest(path), rejection.code)
             raise
 
     with ThreadPoolExecutor(READ_THREADS) as pool:

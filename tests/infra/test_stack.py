@@ -500,8 +500,11 @@ def test_under_iam_enforcement_the_nodes_apply_an_erasure_and_airflow_completes_
         assert pending.images == ("images/Pear/erased.jpg",)
         assert requests.read_applied(node, BUCKET, "erasure/", pending.id) is None
         stored = images.versions_of(node, BUCKET, list(pending.images))
-        record = requests.applied_record(pending, {"images": 1}, "scheduled__x", None)
-        requests.write_applied(node, BUCKET, "erasure/", {**record, "complete": True})
+        found = {"images": 1, "image_versions": 2, "feature_rows": 0, "rejections": 0}
+        found |= {"pca_rows": 0}
+        record = requests.applied_record(pending, {"d": found}, {}, "scheduled__x", None)
+        record |= {"complete": True, "verification": {"checked_at": "now", "traces": {}}}
+        requests.write_applied(node, BUCKET, "erasure/", record)
         assert images.delete_versions(node, BUCKET, stored) == 2
         for refused in (
             lambda: node.delete_object(Bucket=BUCKET, Key="erasure/requests/r-1.json"),

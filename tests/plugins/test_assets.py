@@ -48,3 +48,10 @@ def test_an_output_not_found_is_named_under_missing():
 def test_the_pca_asset_names_the_bucket_and_prefix():
     config = load_config({"FRUITS_DATA_BUCKET": "fruits-prod", "FRUITS_PCA_PREFIX": "derived/pca/"})
     assert pca_asset(config).uri == "s3://fruits-prod/derived/pca"
+
+
+def test_a_skipped_pca_says_why_in_its_extra():
+    skipped = {"reason": "no features under s3://b/features/", "skipped_at": "2026-11-21"}
+    extra = pca_extra(None, "s3://b/pca/model=vgg16/", skipped)
+    assert extra == {"root": "s3://b/pca/model=vgg16/", "skipped": skipped["reason"]}
+    assert "missing" not in extra

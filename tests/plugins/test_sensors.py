@@ -209,6 +209,11 @@ def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
     context = {**CONTEXT, "ti": ti}
     assert watching().poke(context) is False
     ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
+    # What the S3 console's "Create folder" writes, and a file that is no request: no run.
+    bucket.put_object(Bucket="fruits", Key="erasure/requests/", Body=b"")
+    bucket.put_object(Bucket="fruits", Key="erasure/requests/readme.txt", Body=b"notes")
+    assert watching().poke(context) is False
+    ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
     bucket.put_object(Bucket="fruits", Key="erasure/requests/r-1.json", Body=b"{}")
     assert watching().poke(context) is True
     ti.xcom_push.assert_any_call(key="erasure_requests", value=1)

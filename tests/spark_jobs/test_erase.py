@@ -129,7 +129,10 @@ EXPECTED = {
     "rejections": 1,
     "pca_rows": 2,  # a re-uploaded image counts once, with its latest features
     "pca_versions_pruned": 1,
+    "statistics_files": 4,  # the two days' path indexes and statistics, rebuilt by PCA
+    "not_found": 0,
 }
+VERIFIED = {"traces": {}}
 
 
 def test_a_request_erases_every_trace_and_records_its_counts(spark, s3, history, caplog):
@@ -141,6 +144,13 @@ def test_a_request_erases_every_trace_and_records_its_counts(spark, s3, history,
     assert applied(s3, "withdrawn") == records["withdrawn"]
     assert records["withdrawn"]["status"] == "erased"
     assert records["withdrawn"]["complete"]
+    assert records["withdrawn"]["verification"]["traces"] == {}
+    assert (
+        records["withdrawn"]["version_id"]
+        == s3.head_object(Bucket=BUCKET, Key="erasure/requests/withdrawn.json")["VersionId"]
+    )
+    stats = history["features"] / "_stats" / "model=mobilenet_v2"
+    assert not any(stats.glob("day=*")), "the statistics of the rewritten days are gone"
     erased = set(history["erased"])
     assert not erased & every_path(spark, history["features"])
     assert not erased & every_path(spark, history["output"])
@@ -215,3 +225,113 @@ def test_no_request_changes_nothing(spark, s3, history):
     before = sorted(str(path) for path in history["features"].rglob("*"))
     assert erase.run(spark, parse_args(erase_args(history)), s3) == {}
     assert sorted(str(path) for path in history["features"].rglob("*")) == before
+
+
+def test_a_path_only_an_older_pca_version_holds_is_pruned_with_it(spark, s3, history):
+    """The app deleted a photo itself, then a full rebuild dropped its features and a refit
+    published a version without it: only the older version still holds it."""
+    erased = history["erased"][0]
+    features = history["features"]
+    kept = [
+        (row.path, row.label, row.features, row.ingest_date)
+        for row in spark.read.parquet(str(features)).collect()
+        if row.path != erased
+    ]
+    shutil.rmtree(features / "model=mobilenet_v2")
+    for day in (DAY_ONE, DAY_TWO):
+        rows = [(path, label, vector) for path, label, vector, d in kept if str(d) == day]
+        write_features(spark, str(features), rows, day=day)
+    assert pca.main([*history["arguments"], "--mode", "full"], spark) == 0
+    assert erased not in {row.path for row in read_latest(spark, str(history["output"])).collect()}
+    assert erased in every_path(spark, history["output"]), "an older version holds it"
+
+    request(s3, "old", {"images": [key_of(erased)]})
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+
+    assert erased not in every_path(spark, history["output"])
+    assert records["old"]["counts"]["pca_versions_pruned"] >= 1
+    assert records["old"]["status"] == "erased"  # its image versions were still stored
+    assert records["old"]["complete"]
+
+
+def test_a_rewritten_request_keeps_the_counts_of_the_images_already_erased(spark, s3, history):
+    first, second = history["erased"][0], history["erased"][2]
+    request(s3, "grows", {"images": [key_of(first)]})
+    before = erase.run(spark, parse_args(erase_args(history)), s3)["grows"]
+    request(s3, "grows", {"images": [key_of(first), key_of(second)]})
+    after = erase.run(spark, parse_args(erase_args(history)), s3)["grows"]
+
+    assert after["version_id"] != before["version_id"]
+    assert before["counts"]["feature_rows"] == 1
+    assert (after["counts"]["feature_rows"], after["counts"]["rejections"]) == (1, 1)
+    assert (after["counts"]["images"], after["counts"]["not_found"]) == (2, 0)
+    assert second not in every_path(spark, history["features"])
+
+
+def test_markers_other_files_and_nested_ids_are_kept_apart(spark, s3, history):
+    s3.put_object(Bucket=BUCKET, Key="erasure/requests/", Body=b"")
+    s3.put_object(Bucket=BUCKET, Key="erasure/requests/notes.txt", Body=b"todo")
+    request(s3, "b", {"images": [key_of(history["erased"][0])]})
+    request(s3, "sub/b", {"images": ["images/never/uploaded.jpg"]})
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+
+    assert set(records) == {"b", "sub/b"}
+    assert records["b"]["status"] == "erased"
+    assert records["sub/b"]["status"] == "not_found"
+    assert records["sub/b"]["counts"]["not_found"] == 1
+    assert applied(s3, "sub/b")["key"] == "erasure/requests/sub/b.json"
+
+
+def test_a_key_matches_its_other_unicode_form_and_is_counted(spark, s3, history):
+    import unicodedata
+
+    stored = f"s3://{BUCKET}/images/{DAY_ONE}/Pêche/pêche_été.jpg"
+    decomposed = unicodedata.normalize("NFD", stored)
+    write_features(
+        spark, str(history["features"]), [(decomposed, "Pêche", [1.0] * 12)], day=DAY_ONE
+    )
+    s3.put_object(Bucket=BUCKET, Key=key_of(decomposed), Body=b"jpeg")
+    request(s3, "composed", {"images": [key_of(unicodedata.normalize("NFC", stored))]})
+    record = erase.run(spark, parse_args(erase_args(history)), s3)["composed"]
+
+    assert (record["status"], record["counts"]["images"]) == ("erased", 1)
+    assert record["counts"]["feature_rows"] == 1
+    assert decomposed not in every_path(spark, history["features"])
+    assert not s3.list_object_versions(Bucket=BUCKET, Prefix=key_of(decomposed)).get("Versions")
+
+
+def test_an_image_in_two_requests_is_one_image_of_the_run(spark, s3, history):
+    from fruit_pipeline.erasure import run_totals
+
+    key = key_of(history["erased"][0])
+    request(s3, "one", {"images": [key]})
+    request(s3, "two", {"images": [key, key_of(history["erased"][1])]})
+    records = erase.run(spark, parse_args(erase_args(history)), s3)
+
+    assert records["one"]["counts"]["images"] == 1
+    assert records["two"]["counts"]["images"] == 2
+    totals = run_totals(list(records.values()))
+    assert (totals["requests"], totals["images"], totals["feature_rows"]) == (2, 2, 3)
+
+
+def test_something_left_keeps_the_request_pending_and_names_the_place(
+    spark, s3, history, monkeypatch
+):
+    monkeypatch.setattr(erase_rows, "rewrite_without", lambda *_: None)
+    request(s3, "stuck", {"images": [key_of(history["erased"][0])]})
+    record = erase.run(spark, parse_args(erase_args(history)), s3)["stuck"]
+
+    assert not record["complete"]
+    left = {"features": 1, "path_index": 1}  # the day's index, made again from its rows
+    assert record["verification"]["traces"] == left
+    assert applied(s3, "stuck")["verification"]["traces"] == left
+
+
+def test_a_fresh_deployment_erases_what_there_is(spark, s3, tmp_path):
+    s3.put_object(Bucket=BUCKET, Key="images/2026-11-20/Kiwi/a.jpg", Body=b"jpeg")
+    request(s3, "early", {"images": ["images/2026-11-20/Kiwi/a.jpg"]})
+    history = {"features": tmp_path / "features", "output": tmp_path / "pca" / "model=x"}
+    record = erase.run(spark, parse_args(erase_args(history)), s3)["early"]
+
+    assert record["complete"]
+    assert (record["status"], record["counts"]["image_versions"]) == ("erased", 1)

@@ -1,35 +1,51 @@
 """Every version of the erased images: the bucket is versioned, so a plain DELETE would only
-add a delete marker and keep the photo as a noncurrent version."""
+add a delete marker and keep the photo as a noncurrent version. A requested key matches its
+stored keys in every Unicode normalization (fruits_contract.erasure.key_variants)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from fruits_contract.erasure import key_variants
+
 
 @dataclass(frozen=True)
 class StoredVersions:
-    versions: dict[str, list[dict[str, str]]]  # key -> its versions and delete markers
-    images: frozenset[str]  # the keys that have an object version, not only delete markers
+    versions: dict[str, list[dict[str, str]]]  # stored key -> its versions and delete markers
+    images: frozenset[str]  # the stored keys that have an object version, not only markers
+
+    def of(self, requested: str) -> tuple[int, int]:
+        """(1 if any form of the requested key is an image, else 0; its versions and
+        markers in all forms)."""
+        forms = key_variants(requested)
+        return (
+            int(any(form in self.images for form in forms)),
+            sum(len(self.versions.get(form, ())) for form in forms),
+        )
+
+    @property
+    def count(self) -> int:
+        return sum(len(versions) for versions in self.versions.values())
 
 
 def versions_of(s3: Any, bucket: str, keys: list[str]) -> StoredVersions:
-    """The object versions and delete markers of keys, with their version ids. A key
-    with none (never uploaded, or already erased) is absent. One listing a key."""
+    """The object versions and delete markers of every form of keys, with their version ids.
+    A key with none (never uploaded, or already erased) is absent. One listing a form."""
     versions: dict[str, list[dict[str, str]]] = {}
     images = set()
     paginator = s3.get_paginator("list_object_versions")
-    for key in keys:
-        for page in paginator.paginate(Bucket=bucket, Prefix=key):
+    for stored_key in sorted({form for key in keys for form in key_variants(key)}):
+        for page in paginator.paginate(Bucket=bucket, Prefix=stored_key):
             for kind in ("Versions", "DeleteMarkers"):
                 for item in page.get(kind, []):
-                    if item["Key"] != key:  # the prefix also matches IMG_1.jpg.bak
+                    if item["Key"] != stored_key:  # the prefix also matches IMG_1.jpg.bak
                         continue
-                    versions.setdefault(key, []).append(
-                        {"Key": key, "VersionId": item["VersionId"]}
+                    versions.setdefault(stored_key, []).append(
+                        {"Key": stored_key, "VersionId": item["VersionId"]}
                     )
                     if kind == "Versions":
-                        images.add(key)
+                        images.add(stored_key)
     return StoredVersions(versions, frozenset(images))
 
 
@@ -39,9 +55,7 @@ def delete_versions(s3: Any, bucket: str, stored: StoredVersions) -> int:
     count deleted. A version already gone is no error, so a retry after a killed run is
     safe. Not DeleteObjects: moto authorizes that batch against the bucket's ARN rather than
     each key's, so its IAM enforcement could not check the policy that lets this through."""
-    deleted = 0
-    for key_versions in stored.versions.values():
-        for version in key_versions:
+    for versions in stored.versions.values():
+        for version in versions:
             s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
-            deleted += 1
-    return deleted
+    return stored.count

@@ -1,12 +1,17 @@
 """The erased paths in the models' PCA outputs: removed from the published version's rows,
 and every other version pruned.
 
-The published version's segments (fruitspark.pca.load) of the days that hold an erased path
-are written again without it, into a new rows folder, and _LATEST then names them: a reader
-sees the version with or without the rows, never a part. The older versions are rollback
-aids nobody reads through _LATEST: pruned, not rewritten. A version in the layout before
-segments cannot be rewritten so: the run's PCA refits it, and the request completes on the
-next run, which prunes it.
+Every model's output is searched, not only those whose features hold a path today: an image
+the app deleted itself, then a full rebuild, lives on only in a PCA version. The published
+version's segments (fruitspark.pca.load) are read for the days whose features hold an
+erased path, and for the days whose segment was not projected from the features as they are
+now (a stale segment: its fingerprint is not the day's). Those of them that hold one are
+written again without it, into a new rows folder, and _LATEST then names them: a reader sees
+the version with or without the rows, never a part. The older versions are rollback aids
+nobody reads through _LATEST, which cannot be searched without reading them whole: every
+older version of every model is pruned. A version in the layout before segments cannot be
+rewritten so: the run's PCA refits it, and the request completes on the next run, which
+prunes it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from functools import reduce
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fruits_contract.layout import partition
-from fruitspark.hadoop_fs import delete_children, list_children
+from fruits_contract.layout import STATS_FOLDER, partition
+from fruitspark.hadoop_fs import delete_children, exists, list_children
 from fruitspark.locations import literal
+from fruitspark.pca import paths
+from fruitspark.pca.extract import extract_features
 from fruitspark.pca.load import prune_segments, rows_folder
 from fruitspark.pca.load import segments as segments_of
 from fruitspark.publication import VERSION_PREFIX, latest_manifest, publish
@@ -67,13 +74,17 @@ def models_under(spark: SparkSession, pca_root: str) -> list[str]:
 
 
 def find_in_pca(
-    spark: SparkSession, pca_root: str, days: dict[str, set[str]], doomed: DataFrame
+    spark: SparkSession,
+    pca_root: str,
+    features_root: str,
+    days: dict[str, set[str]],
+    doomed: DataFrame,
 ) -> PcaFindings:
-    """What erase_in_pca will remove, in each model of `days` (model -> the ingest dates
-    whose features hold a doomed path: a PCA row is projected from a feature row of its
-    date, so only those are read)."""
+    """What erase_in_pca will remove, in every model under pca_root. days: model -> the
+    ingest dates whose features hold a doomed path (a segment projected from the features of
+    its date as they are holds a path only if they do)."""
     findings = PcaFindings(pca_root)
-    for model in sorted(set(days) & set(models_under(spark, pca_root))):
+    for model in models_under(spark, pca_root):
         root = f"{pca_root}/{partition('model', model)}"
         manifest = latest_manifest(spark, root)
         published = manifest["version"] if manifest else None
@@ -93,9 +104,25 @@ def find_in_pca(
             )
             findings.complete = False
             continue
-        if found := _find_published(spark, root, manifest, days[model], doomed):
+        read = days.get(model, set()) | stale_days(spark, features_root, model, manifest)
+        if found := _find_published(spark, root, manifest, read, doomed):
             findings.published.append(found)
     return findings
+
+
+def stale_days(spark: SparkSession, features_root: str, model: str, manifest: dict) -> set[str]:
+    """The published segments' days whose fingerprint is not the features' of that day now:
+    projected from features since rewritten or removed, they may hold any path. From the path
+    index, as PCA's own scan (fruitspark.pca.paths.scan_days)."""
+    segments = manifest["segments"]
+    if not exists(spark, features_root):
+        return set(segments)
+    features = extract_features(spark, features_root, model)
+    folder = f"{features_root}/{STATS_FOLDER}/{partition('model', model)}"
+    days = paths.scan_days(spark, features, model, folder, set(list_children(spark, folder)))
+    return {
+        day for day, entry in segments.items() if days.fingerprints.get(day) != entry["fingerprint"]
+    }
 
 
 def _find_published(

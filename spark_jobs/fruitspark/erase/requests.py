@@ -1,8 +1,10 @@
 """The pending erasure requests, read and validated, and the records of what erase did.
 
-A request that cannot be applied (not JSON, no images, a key outside the images prefix) is
-refused whole, with a reason that names no key: it is never half-applied, and it never
-stops the others.
+A request is the version of its object that was read: its id, version id and ETag go into the
+applied record, and the DAG completes it only while that version is still the latest
+(fruits_contract.erasure). A request that cannot be applied (not JSON, no images, a key
+outside the images prefix) is refused whole, with a reason that names no key: it is never
+half-applied, and it never stops the others.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from fruits_contract.erasure import APPLIED, RECORD_SUFFIX, REQUESTS, record_key, request_id
+from fruits_contract.erasure import (
+    APPLIED,
+    COUNTED_PLACES,
+    IMAGE_PLACES,
+    REQUESTS,
+    RUN_PLACES,
+    is_request_key,
+    record_key,
+    request_id,
+)
 
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_IMAGES = 10_000  # a request's images; more is refused, as an upload gone wrong would be
@@ -46,6 +57,8 @@ class PendingRequest:
     received_at: str  # the request object's LastModified, ISO 8601
     images: tuple[str, ...]  # the keys to erase; empty when refused
     refusal: str | None = None
+    version_id: str | None = None  # of the object read; None in an unversioned bucket
+    etag: str | None = None
 
 
 def refusal_of(error: ValidationError) -> str:
@@ -67,27 +80,41 @@ def parse(body: bytes, images_prefix: str) -> tuple[tuple[str, ...], str | None]
 
 
 def pending_requests(s3: Any, bucket: str, erasure_prefix: str, images_prefix: str):
-    """Every request under <erasure prefix>requests/, parsed."""
+    """Every request under <erasure prefix>requests/, parsed from the version read now."""
     pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=bucket, Prefix=erasure_prefix + REQUESTS
     )
     for item in (item for page in pages for item in page.get("Contents", [])):
-        key, received = item["Key"], item["LastModified"].astimezone(UTC).isoformat()
-        if key.endswith("/"):
-            continue  # a folder marker
-        if not key.endswith(RECORD_SUFFIX) or "/" in key.removeprefix(erasure_prefix + REQUESTS):
-            yield PendingRequest(
-                request_id(key), key, received, (), f"not a {REQUESTS}<id>{RECORD_SUFFIX} file"
-            )
-            continue
+        key = item["Key"]
+        if not is_request_key(key, erasure_prefix):
+            continue  # a folder marker, or a file that is no request
+        request = PendingRequest(
+            request_id(key, erasure_prefix),
+            key,
+            item["LastModified"].astimezone(UTC).isoformat(),
+            (),
+        )
         if item["Size"] > MAX_REQUEST_BYTES:
-            yield PendingRequest(
-                request_id(key), key, received, (), f"larger than {MAX_REQUEST_BYTES} bytes"
-            )
+            yield _refused(request, f"larger than {MAX_REQUEST_BYTES} bytes", item)
             continue
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        images, refusal = parse(body, images_prefix)
-        yield PendingRequest(request_id(key), key, received, images, refusal)
+        read = s3.get_object(Bucket=bucket, Key=key)
+        images, refusal = parse(read["Body"].read(), images_prefix)
+        yield PendingRequest(
+            request.id,
+            key,
+            read["LastModified"].astimezone(UTC).isoformat(),
+            images,
+            refusal,
+            read.get("VersionId"),
+            read["ETag"],
+        )
+
+
+def _refused(request: PendingRequest, reason: str, listed: dict) -> PendingRequest:
+    """Refused on its listing: the version is the one listed (the ETag says which)."""
+    return PendingRequest(
+        request.id, request.key, request.received_at, (), reason, None, listed["ETag"]
+    )
 
 
 def read_applied(s3: Any, bucket: str, erasure_prefix: str, request: str) -> dict | None:
@@ -100,23 +127,49 @@ def read_applied(s3: Any, bucket: str, erasure_prefix: str, request: str) -> dic
 
 
 def applied_record(
-    request: PendingRequest, counts: dict[str, int], run_id: str, earlier: dict | None
+    request: PendingRequest,
+    found: dict[str, dict[str, int]],
+    run_counts: dict[str, int],
+    run_id: str,
+    earlier: dict | None,
 ) -> dict:
-    """What erase did for request in this run. The counts are those measured before
-    anything was deleted: by an earlier try that got that far, if any."""
+    """What erase did for request in this run. found: image digest -> its counts per place,
+    measured before anything was deleted. An image that an earlier try of the request (of
+    this or an older version of it) measured keeps those counts: its deletion may have begun.
+    So do run_counts (the older PCA versions and statistics files), if larger.
+    """
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    per_image = {**found, **((earlier or {}).get("per_image") or {})}
+    per_image = {digest: per_image[digest] for digest in sorted(found)}
+    counts = {place: sum(image[place] for image in per_image.values()) for place in IMAGE_PLACES}
+    before = (earlier or {}).get("counts", {})
+    counts.update(
+        {place: max(run_counts.get(place, 0), before.get(place, 0)) for place in RUN_PLACES}
+    )
+    counts["not_found"] = sum(not any(image.values()) for image in per_image.values())
     return {
         "request": request.id,
         "key": request.key,  # of the request object: erasure/requests/<id>.json
+        "version_id": request.version_id,
+        "etag": request.etag,
         "received_at": request.received_at,
-        "status": "refused" if request.refusal else "erased",
+        "status": status(request, counts),
         "reason": request.refusal,
-        "counts": earlier["counts"] if earlier else counts,
-        "first_applied_at": earlier["first_applied_at"] if earlier else now,
+        "counts": {place: counts[place] for place in COUNTED_PLACES},
+        "per_image": per_image,  # digest -> counts: no key
+        "first_applied_at": (earlier or {}).get("first_applied_at", now),
         "applied_at": now,
         "run_id": run_id,
-        "complete": False,  # until every deletion of the run is done
+        "verification": None,  # the second scan's, once the deletions are done
+        "complete": False,  # until every deletion of the run is done and verified
     }
+
+
+def status(request: PendingRequest, counts: dict[str, int]) -> str:
+    """refused; not_found when none of its images was anywhere; else erased."""
+    if request.refusal:
+        return "refused"
+    return "not_found" if counts["not_found"] == len(request.images) else "erased"
 
 
 def write_applied(s3: Any, bucket: str, erasure_prefix: str, record: dict) -> None:

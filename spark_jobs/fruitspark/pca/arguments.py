@@ -9,7 +9,7 @@ from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, s
 
 USAGE = """spark-submit spark_jobs/fruits_pca.py --input FEATURES_URI --output URI [--model NAME]
         (--k N | --variance 0.95) [--keep-versions 3] [--drift 0.005] [--refit-days 30]
-        [--mode incremental|full]"""
+        [--mode incremental|full] [--skip-too-few]"""
 DESCRIPTION = "standardize features, keep principal components"
 INPUT_HELP = "features dataset root (featurize output)"
 OUTPUT_HELP = "root of the published versions"
@@ -26,6 +26,7 @@ class PcaArgs:
     drift: float = 0.005  # a refit is due when the kept variance falls by more
     refit_days: int = 30  # a refit is due when the published fit is this old
     mode: str = "incremental"  # full: a refit whatever the drift, as a full rebuild asks
+    skip_too_few: bool = False  # exit 0, publishing nothing, when there is nothing to fit
 
 
 def parse_args(argv: Sequence[str]) -> PcaArgs:
@@ -56,6 +57,13 @@ def parse_args(argv: Sequence[str]) -> PcaArgs:
         choices=("incremental", "full"),
         default="incremental",
         help="full: refit and re-project all history, whatever the drift (default incremental)",
+    )
+    parser.add_argument(
+        "--skip-too-few",
+        action="store_true",
+        help="with no rows or one to fit, publish nothing, say why in <output>/_SKIPPED and "
+        "exit 0 instead of failing (the DAG's runs: a fresh deployment, or a model an erasure "
+        "left almost empty)",
     )
     parsed = parse_job_args(parser, argv)
     return frozen(PcaArgs, parsed, output=parsed.output.rstrip("/"))

@@ -4,6 +4,7 @@ published version; then _LATEST, and the pruning of what it no longer names."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -13,9 +14,11 @@ from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
 from pyspark.sql import SparkSession
 
+from fruits_contract.layout import SKIPPED
+from fruitspark.hadoop_fs import delete_children, exists, replace_file
 from fruitspark.pca import extract, history, load, maths, policy
 from fruitspark.pca.arguments import PcaArgs, parse_args
-from fruitspark.pca.maths import PcaInputError
+from fruitspark.pca.maths import PcaInputError, TooFewRows
 from fruitspark.publication import latest_manifest, new_version, prune_versions, publish
 from fruitspark.session import run_job
 
@@ -23,6 +26,20 @@ log = logging.getLogger("pca")
 
 
 def run(spark: SparkSession, args: PcaArgs) -> dict:
+    """The report of what the run published; with --skip-too-few and nothing to fit, why it
+    published nothing."""
+    try:
+        return fit_and_publish(spark, args)
+    except TooFewRows as reason:
+        if not args.skip_too_few:
+            raise
+        log.warning("pca skipped: %s", reason)
+        skipped = {"reason": str(reason), "skipped_at": datetime.now(UTC).isoformat()}
+        replace_file(spark, f"{args.output}/{SKIPPED}", json.dumps(skipped).encode())
+        return skipped
+
+
+def fit_and_publish(spark: SparkSession, args: PcaArgs) -> dict:
     if dataset := extract.features_dataset_around(spark, args.output):
         raise PcaInputError(
             f"--output {args.output} is inside the features dataset {dataset}: PCA rows there "
@@ -31,6 +48,8 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
     extract.size_tasks(spark)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(history.STATS_BATCH_ROWS))
     input_root = args.input.rstrip("/")
+    if not exists(spark, input_root):
+        raise TooFewRows(f"no features under {args.input}: nothing was featurized yet")
     features = extract.extract_features(spark, input_root, args.model)
     started = time.perf_counter()
     statistics = history.Statistics(spark, features, input_root, args.model)
@@ -90,6 +109,7 @@ def run(spark: SparkSession, args: PcaArgs) -> dict:
             warnings,
         )
     publish(spark, args.output, manifest)
+    delete_children(spark, args.output, [SKIPPED])
     log.info(
         "published %s: k=%d components, %.1f%% of the variance, %d rows (%d projected now)",
         manifest["version"],

@@ -24,17 +24,22 @@ class PcaInputError(ValueError):
     """The input cannot give the PCA asked for; nothing is written."""
 
 
+class TooFewRows(PcaInputError):
+    """No rows, or one: nothing to fit. A fresh deployment, or an erasure that left a model
+    almost empty, is in this state without anything being wrong (pca --skip-too-few)."""
+
+
 def check_input(moments: Moments, cnn: str, input_uri: str, k: int | None) -> None:
     """Refuse, before any fit, what cannot give the PCA asked for."""
     if moments.count == 0:
-        raise PcaInputError(f"no {cnn} features under {input_uri}")
+        raise TooFewRows(f"no {cnn} features under {input_uri}")
     if moments.unrecorded:
         raise PcaInputError(
             f"{moments.unrecorded} {cnn} feature rows under {input_uri} do not record their "
             "model file (written by an earlier featurize): rebuild them with a full featurize run"
         )
     if moments.count < 2:
-        raise PcaInputError(f"PCA needs at least 2 {cnn} images; there is {moments.count}")
+        raise TooFewRows(f"PCA needs at least 2 {cnn} images; there is {moments.count}")
     if len(moments.model_ids) > 1:
         model_ids = sorted(moments.model_ids)
         raise PcaInputError(
