@@ -14,9 +14,10 @@ short-lived EMR cluster:
    interval's images, then PCA: the day appended to the published version, or a refit when
    one is due; a retry adds no step twice;
 4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
-   the step's reason and the end of its log; success completes the erasure requests and
-   records events on the two assets, `fruit_features.features` and `fruit_features.pca`,
-   for the DAGs scheduled on them;
+   the step's reason and the end of its log; success completes the erasure requests that
+   the erase step verified (something left fails the run, naming the place) and records
+   events on the two assets, `fruit_features.features` and `fruit_features.pca`, for the
+   DAGs scheduled on them;
 5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists,
    then writes what it cost, from its own timeline, under `FRUITS_COSTS_PREFIX`.
 

@@ -408,8 +408,13 @@ def test_the_done_records_count_every_place_and_name_no_key(stack, erasure):
         "rejections": 1,
         "pca_rows": 2,  # the re-uploaded image is projected once, with its latest features
         "pca_versions_pruned": len(erasure["versions_before"]) - 1,
+        # Both days' path indexes and statistics, and the month's rollup.
+        "statistics_files": done["counts"]["statistics_files"],
+        "not_found": 0,
     }
+    assert done["counts"]["statistics_files"] >= 4
     assert done["status"] == "erased"
+    assert done["verification"]["traces"] == {}
     assert done["received_at"] < done["completed_at"]
     run_id = {tag["Key"]: tag["Value"] for tag in erasure["cluster"]["Tags"]}["run_id"]
     assert done["run_id"] == run_id

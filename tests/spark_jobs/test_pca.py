@@ -178,6 +178,30 @@ def test_impossible_requests_fail_and_overwrite_nothing(
     assert {path: path.stat().st_mtime_ns for path in output.rglob("*")} == before
 
 
+def test_too_few_rows_are_skipped_when_asked_and_say_why_until_a_publication(
+    spark, features, tmp_path, caplog
+):
+    """What a fresh deployment, or an erasure that left a model almost empty, gives the
+    DAG's PCA step: no failure, nothing published, the reason in _SKIPPED."""
+    root, _, _ = features
+    output, nowhere = tmp_path / "pca", str(tmp_path / "no-features-yet")
+    assert pca.main(["--input", nowhere, "--output", str(output), "--k", "2"], spark) == 1
+    assert "pca failed: no features under" in caplog.text
+    assert not output.exists()
+
+    skip = ["--k", "2", "--skip-too-few"]
+    assert pca.main(["--input", nowhere, "--output", str(output), *skip], spark) == 0
+    assert "nothing was featurized yet" in json.loads((output / "_SKIPPED").read_text())["reason"]
+    assert not (output / "_LATEST").exists()
+    resnet = [*skip, "--model", "resnet50"]
+    assert pca.main(["--input", root, "--output", str(output), *resnet], spark) == 0
+    assert "no resnet50 features" in json.loads((output / "_SKIPPED").read_text())["reason"]
+
+    assert pca.main(["--input", root, "--output", str(output), *skip], spark) == 0
+    assert (output / "_LATEST").exists()
+    assert not (output / "_SKIPPED").exists()
+
+
 def test_an_output_inside_a_features_dataset_is_refused_before_anything_runs(
     spark, features, tmp_path, caplog
 ):
