@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from localaws.airflow_runs import airflow, airflow_environment, run_dag
@@ -57,6 +59,17 @@ class Stack:
         """key -> ETag of every object under prefix."""
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         return {item["Key"]: item["ETag"] for page in pages for item in page.get("Contents", [])}
+
+
+def parquet_paths(stack: Stack, prefix: str) -> set[str]:
+    """The path column of every Parquet file of rows under prefix, every kept version and
+    whatever a manifest names: not the fitted models' own files (_model/)."""
+    paths = set()
+    for key in stack.keys(prefix):
+        if key.endswith(".parquet") and "/_model/" not in key:
+            body = stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            paths |= set(pq.read_table(io.BytesIO(body), columns=["path"])["path"].to_pylist())
+    return paths
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,12 @@ a key in the other Unicode form. One local AWS; the days follow each other."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import threading
 import time
 import unicodedata
 from datetime import UTC, datetime
 
-import pyarrow.parquet as pq
 import pytest
 
 from fruits_contract.erasure import image_digest
@@ -21,7 +19,7 @@ from fruits_contract.landing import landing_key
 from localaws.airflow_runs import asset_events
 from localaws.client import LAST_MODIFIED_METADATA, upload_folder
 from scripts.fruits_sample import generate
-from tests.e2e.conftest import BUCKET
+from tests.e2e.conftest import BUCKET, parquet_paths
 from tests.spark_jobs.photos import broken_files
 
 pytestmark = pytest.mark.slow
@@ -42,16 +40,6 @@ def request(stack, name: str, keys: list[str]) -> None:
 def done(stack, name: str) -> dict:
     body = stack.s3.get_object(Bucket=BUCKET, Key=f"erasure/done/{name}.json")["Body"]
     return json.loads(body.read())
-
-
-def parquet_paths(stack, prefix: str) -> set[str]:
-    """The path column of every Parquet file of rows under prefix, every version kept."""
-    paths = set()
-    for key in stack.keys(prefix):
-        if key.endswith(".parquet") and "/_model/" not in key:
-            body = stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            paths |= set(pq.read_table(io.BytesIO(body), columns=["path"])["path"].to_pylist())
-    return paths
 
 
 def every_log(stack) -> str:

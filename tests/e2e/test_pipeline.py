@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSensor
@@ -29,7 +28,7 @@ from localaws.client import (
     upload_folder,
 )
 from scripts.fruits_sample import generate
-from tests.e2e.conftest import BUCKET
+from tests.e2e.conftest import BUCKET, parquet_paths
 from tests.e2e.sns_inbox import alerts_inbox, received_alerts
 from tests.spark_jobs.photos import broken_files, fruit_jpeg, write
 
@@ -307,17 +306,6 @@ def test_retried_tasks_made_one_cluster_and_added_each_step_once(stack, day_two)
 
 
 REQUEST = "withdrawn-by-user-4711"
-
-
-def parquet_paths(stack, prefix: str) -> set[str]:
-    """The path column of every Parquet file of rows under prefix, every kept version and
-    whatever a manifest names: not the fitted models' own files (_model/)."""
-    paths = set()
-    for key in stack.keys(prefix):
-        if key.endswith(".parquet") and "/_model/" not in key:
-            body = stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            paths |= set(pq.read_table(io.BytesIO(body), columns=["path"])["path"].to_pylist())
-    return paths
 
 
 def step_logs(stack, cluster: dict) -> str:

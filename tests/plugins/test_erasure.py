@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk.exceptions import AirflowFailException
-from moto import mock_aws
 
 from fruit_pipeline.erasure import complete_requests
+from tests.moto_buckets import versioned_bucket
 
 BUCKET = "fruits"
 RUN = "scheduled__2026-11-21T00:00:00+00:00"
@@ -21,12 +20,7 @@ IMAGE = "images/2026-11-20/Kiwi/a.jpg"
 
 @pytest.fixture
 def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    with versioned_bucket(BUCKET) as client:
         yield client
 
 

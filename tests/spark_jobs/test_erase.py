@@ -8,10 +8,8 @@ import logging
 import shutil
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 
 from fruits_contract.erasure import APPLIED, record_key
 from fruitspark.erase import job as erase
@@ -20,6 +18,7 @@ from fruitspark.erase.arguments import parse_args
 from fruitspark.pca import job as pca
 from fruitspark.publication import read_latest
 from fruitspark.schemas import REJECTED
+from tests.moto_buckets import versioned_bucket
 from tests.spark_jobs.test_pca import numpy_pca, write_features
 from tests.spark_jobs.test_pca_incremental import day_rows
 
@@ -38,12 +37,7 @@ def key_of(uri: str) -> str:
 
 @pytest.fixture
 def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    with versioned_bucket(BUCKET) as client:
         yield client
 
 
