@@ -263,3 +263,25 @@ def test_features_written_before_the_statistics_get_theirs_once(spark, tmp_path,
     assert "computed for none: every day's were stored" in caplog.text
     assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == stored
     assert (manifest["refit"], manifest["rows"]) == (False, 80)
+
+
+@pytest.mark.parametrize("damaged", ["day=2026-12-01", "month=2026-11", "paths=2026-11-21"])
+def test_a_truncated_state_file_is_computed_again_with_a_warning(spark, tmp_path, caplog, damaged):
+    """As an interrupted copy or restore leaves one: the next run heals it and fits the same."""
+    root, output = tmp_path / "features", tmp_path / "pca"
+    for n, day in enumerate(DAYS):
+        write_features(spark, str(root), day_rows(day, 20, seed=n), day=day)
+    before = run(root, output, "--k", "3")
+    folder = root / STATS_FOLDER / "model=mobilenet_v2"
+    (file,) = [path for path in folder.iterdir() if path.name.startswith(damaged + ".")]
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+    caplog.set_level(logging.INFO, logger="pca")
+    after = run(root, output, "--k", "3")
+    assert f"damaged {'path index' if damaged.startswith('paths') else 'statistics'}" in caplog.text
+    assert file.name in caplog.text
+    assert after["variance"] == pytest.approx(before["variance"], abs=1e-9)
+    assert after["rows"] == before["rows"] == 80
+    caplog.clear()
+    run(root, output, "--k", "3")
+    assert "damaged" not in caplog.text, "healed: the next run reads it whole"

@@ -52,10 +52,10 @@ def holding(
             continue
         model, model_uri = model_folder.removeprefix(MODEL_FOLDER), f"{folder}/{model_folder}"
         names = set(list_children(spark, model_uri))
-        indexes = paths.read_hashes(
-            spark, model_uri, {n for n in names if n.startswith(paths.PREFIX)}
-        )
+        index_files = {name for name in names if name.startswith(paths.PREFIX)}
+        indexes = paths.read_hashes(spark, model_uri, index_files)
         with_hash = {name for name, stored in indexes.items() if np.isin(hashes, stored).any()}
+        with_hash |= index_files - set(indexes)  # damaged: it may hold one; PCA remakes it
         touched = days.get(model, set()) | {_day_of_index(name) for name in with_hash}
         summaries = {
             name

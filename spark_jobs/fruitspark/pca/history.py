@@ -107,10 +107,19 @@ class Statistics:
         self.computed: list[str] = []  # the days whose statistics this run computed
 
     def total(self) -> mm.Moments:
-        """The moments of every row that counts, from the stored summaries."""
-        return self._merge_files(
-            [self._ensure(summary) for summary in plan(self.days.fingerprints)]
-        )
+        """The moments of every row that counts, from the stored summaries. A damaged one (an
+        interrupted copy or restore truncated it) is computed again, with a warning."""
+        damaged: set[str] = set()
+        while True:
+            try:
+                return self._merge_files(
+                    [self._ensure(summary) for summary in plan(self.days.fingerprints)]
+                )
+            except DamagedSummaries as error:
+                if error.names <= damaged:
+                    raise PcaInputError(f"statistics {sorted(error.names)} stay damaged") from error
+                damaged |= error.names
+                self.stored -= error.names
 
     def prune(self) -> list[str]:
         """Delete the files no fingerprint names any more: of rewritten or removed days, and
@@ -162,16 +171,34 @@ class Statistics:
         if not uris:
             return mm.EMPTY
         files = self.spark.read.format("binaryFile").load([literal(uri) for uri in uris])
-        merged, sizes = mm.EMPTY, set()
-        for row in files.select("content").toLocalIterator():
-            moments = mm.from_bytes(row.content)
+        merged, sizes, damaged = mm.EMPTY, set(), set()
+        for row in files.select("path", "content").toLocalIterator():
+            try:
+                moments = mm.from_bytes(row.content)
+            except paths.DAMAGED as error:
+                name = row.path.rsplit("/", 1)[-1]
+                log.warning(
+                    "damaged statistics %s/%s (%s): computed again", self.folder, name, error
+                )
+                damaged.add(name)
+                continue
             if moments.count:
                 sizes.add(moments.feature_size)
                 if len(sizes) == 1:
                     merged = mm.merge(merged, moments)
+        if damaged:
+            raise DamagedSummaries(frozenset(damaged))
         if len(sizes) > 1:
             raise mixed_sizes(self.cnn, sizes)
         return merged
+
+
+class DamagedSummaries(Exception):
+    """Summary files that cannot be read: Statistics.total computes them again."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        super().__init__(", ".join(sorted(names)))
+        self.names = names
 
 
 def mixed_sizes(cnn: str, sizes: set[int]) -> PcaInputError:

@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import logging
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ from fruitspark.hadoop_fs import replace_file
 from fruitspark.locations import literal
 
 log = logging.getLogger("pca")
+# What reading a state file that an interrupted copy or restore truncated raises: numpy's
+# header and shape checks, zipfile's, or an early end of file.
+DAMAGED = (ValueError, EOFError, OSError, KeyError, zipfile.BadZipFile)
 DAY_FOLDER = partition("ingest_date", "")
 PREFIX = "paths="
 
@@ -70,10 +74,11 @@ def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, s
     hashes (computed for the days that lack them) and the candidates' real paths."""
     files = day_files(features, cnn)
     index_files = {day: index_file(day, names) for day, names in files.items()}
-    missing = [day for day, name in index_files.items() if name not in stored]
-    if missing:
-        write_hashes(spark, features, folder, {day: index_files[day] for day in missing})
-    hashes = read_hashes(spark, folder, set(index_files.values()))
+    hashes = read_hashes(spark, folder, {name for name in index_files.values() if name in stored})
+    missing = {day: name for day, name in index_files.items() if name not in hashes}
+    if missing:  # never indexed, or damaged: from the day's features
+        write_hashes(spark, features, folder, missing)
+        hashes.update(read_hashes(spark, folder, set(missing.values())))
     everything = np.concatenate(list(hashes.values())) if hashes else np.zeros(0, np.int64)
     values, counts = np.unique(everything, return_counts=True)
     candidates = values[counts > 1]
@@ -113,10 +118,26 @@ def read_hashes(spark: SparkSession, folder: str, names: set[str]) -> dict[str, 
         .withColumn("name", F.element_at(F.split("path", "/"), -1))
         .where(F.col("name").isin(sorted(names)))
     )
-    return {
-        row.name: np.load(io.BytesIO(row.content), allow_pickle=False)
-        for row in files.select("name", "content").collect()
-    }
+    hashes = {}
+    for row in files.select("name", "content").collect():
+        try:
+            hashes[row.name] = load_hashes(row.content)
+        except DAMAGED as error:
+            log.warning(
+                "damaged path index %s/%s (%s): computed again from the features",
+                folder,
+                row.name,
+                error,
+            )
+    return hashes
+
+
+def load_hashes(content: bytes) -> np.ndarray:
+    """An index file's hashes; ValueError when it is not one whole (a truncated copy)."""
+    hashes = np.load(io.BytesIO(content), allow_pickle=False)
+    if hashes.dtype != np.int64 or hashes.ndim != 1:
+        raise ValueError(f"not a 1-D int64 array: {hashes.dtype}, {hashes.ndim} dimension(s)")
+    return hashes
 
 
 def superseded_paths(spark: SparkSession, features: DataFrame, candidates: np.ndarray) -> dict:
