@@ -4,15 +4,17 @@
 Every day, turn the fruit photos that landed in S3 into CNN features and PCA components on a
 short-lived EMR cluster:
 
-1. `wait_for_new_images`: wait (deferred) for an image modified in the run's data interval,
-   or a pending erasure request; neither before the timeout: the run is skipped and no
-   cluster is created;
+1. `wait_for_new_images`: wait (deferred) for an image that landed since featurize last
+   listed its folder (any landing folder still open, whatever the run's date), or a pending
+   erasure request; neither before the timeout: the run is skipped and no cluster is
+   created;
 2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, sized
-   from the interval's images and the CNN (a single node for a small day); a retry reuses
+   from the new images and the CNN (a single node for a small day); a retry reuses
    the run's cluster, and an interrupted run's cluster of the same interval is ended first;
-3. `add_spark_steps`: erase what pending requests name (when there are some), featurize the
-   interval's images, then PCA: the day appended to the published version, or a refit when
-   one is due; a retry adds no step twice;
+3. `add_spark_steps`: erase what pending requests name (when there are some), featurize
+   every landed image no run took yet (after an outage, all the missed days on this one
+   cluster), then PCA: the new days appended to the published version, or a refit when one
+   is due; a retry adds no step twice;
 4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
    the step's reason and the end of its log; success completes the erasure requests that
    the erase step verified (something left fails the run, naming the place) and records
@@ -55,6 +57,7 @@ from fruit_pipeline.prices import INSTANCES
 from fruit_pipeline.sensors import ERASURE_REQUESTS_XCOM, NEW_IMAGES_XCOM, NewImagesSensor
 from fruits_contract.cnns import CNNS, DEFAULT_CNN, SMALLEST_FEATURE_SIZE
 from fruits_contract.erasure import REQUESTS
+from fruits_contract.layout import landing_state_key
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
@@ -79,9 +82,10 @@ PARAMS = {
     "model": Param(DEFAULT_CNN, enum=list(CNNS), description="CNN without its top"),
     "mode": Param(
         "incremental",
-        enum=["incremental", "full"],
-        description="incremental: the images of the data interval; full: every image, "
-        "rebuilding the model's features",
+        enum=["incremental", "full", "reconcile"],
+        description="incremental: every image landed that no run took yet, in the open landing "
+        "folders; reconcile: the same in every folder (a late upload into an older day); full: "
+        "every image, rebuilding the model's features",
     ),
     "variance": Param(
         0.95,
@@ -138,6 +142,7 @@ with DAG(
         task_id="wait_for_new_images",
         bucket_key=f"{CONFIG.images_uri}*",
         erasure_requests=CONFIG.erasure_uri + REQUESTS,
+        landing_state=CONFIG.features_uri + landing_state_key(MODEL),
         timeout=CONFIG.sensor_timeout_seconds,
         poke_interval=CONFIG.sensor_poke_seconds,
         soft_fail=True,

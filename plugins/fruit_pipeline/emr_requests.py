@@ -30,10 +30,13 @@ ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 # Jinja, rendered by Airflow for each run: the only templates in the requests.
 RUN_ID = "{{ run_id }}"
 MODEL = "{{ params.model }}"
-MODE = "{{ params.mode }}"  # full: PCA refits whatever the drift
-# Full mode has no window: featurize then reads every image.
-WINDOW_START = "{{ data_interval_start.isoformat() if params.mode == 'incremental' else '' }}"
-WINDOW_END = "{{ data_interval_end.isoformat() if params.mode == 'incremental' else '' }}"
+# full: PCA refits whatever the drift; a reconcile's PCA is a daily one.
+PCA_MODE = "{{ 'full' if params.mode == 'full' else 'incremental' }}"
+# What featurize takes (fruits_contract.landing): what no run took, in the open landing
+# folders (incremental) or in every folder (reconcile); or every image again (full).
+TAKE = "{{ {'incremental': 'new', 'reconcile': 'missing'}.get(params.mode, 'all') }}"
+# The landing folders that runs as of this moment may close: the data interval's end.
+AS_OF = "{{ data_interval_end.isoformat() }}"
 INGEST_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
 DATA_INTERVAL = "{{ data_interval_start.isoformat() }}/{{ data_interval_end.isoformat() }}"
 PCA_SIZE = "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}"
@@ -173,8 +176,8 @@ def spark_submit(config: PipelineConfig, job: JobSpec, arguments: list[str]) -> 
 
 
 def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
-    """featurize the run's data interval (every image in full mode), then PCA of that model:
-    the day appended to the published version, or a refit when one is due."""
+    """featurize what landed and no run took yet (every image in full mode), then PCA of that
+    model: the new days appended to the published version, or a refit when one is due."""
     featurize = spark_submit(
         config,
         FEATURIZE,
@@ -183,8 +186,8 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--output={config.features_uri}",
             f"--model={MODEL}",
             f"--model-file={model_file_argument(config)}",
-            f"--modified-after={WINDOW_START}",
-            f"--modified-before={WINDOW_END}",
+            f"--take={TAKE}",
+            f"--as-of={AS_OF}",
             f"--ingest-date={INGEST_DATE}",
         ],
     )
@@ -199,7 +202,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--keep-versions={config.pca_keep_versions}",
             f"--drift={config.pca_drift}",
             f"--refit-days={config.pca_refit_days}",
-            f"--mode={MODE}",
+            f"--mode={PCA_MODE}",
             "--skip-too-few",  # a fresh deployment, or an erasure that left too few rows
         ],
     )

@@ -1,6 +1,6 @@
 """Wait, deferred, for new images under the images prefix, or for pending erasure requests:
-each poke lists only the interval's day folders of the landing layout
-(fruits_contract.landing), not every image ever stored, and one page of the requests."""
+each poke lists only the open day folders of the landing layout (fruits_contract.landing),
+not every image ever stored, and one page of the requests."""
 
 from __future__ import annotations
 
@@ -15,32 +15,16 @@ from airflow.triggers.base import TriggerEvent
 
 from fruits_contract.erasure import REQUESTS, is_request_key
 from fruits_contract.image_files import is_apple_double, is_image
-from fruits_contract.landing import days_to_list, is_day_folder
+from fruits_contract.landing import OUTSIDE, LandingState, is_day_folder
 
 ERASURE_REQUESTS_XCOM = "erasure_requests"
 NEW_IMAGES_XCOM = "new_images"  # {"images": count, "bytes": total}: the cluster's size
 
 
-def new_images(
-    files: list[dict[str, Any]],
-    data_interval_start: datetime,
-    data_interval_end: datetime,
-    params: dict[str, Any],
-    **_: Any,
-) -> list[dict[str, Any]]:
-    """The images of files modified inside the data interval (every image in full mode).
+def counted(item: dict[str, Any]) -> bool:
+    """An image featurize can take: the job's own definition (fruits_contract.image_files).
     AppleDouble files have an image's name but nothing to featurize: no cluster for them."""
-    images = [file for file in files if is_image(file["Key"]) and not is_apple_double(file["Key"])]
-    if params.get("mode") == "full":
-        return images
-    return [
-        file for file in images if data_interval_start <= file["LastModified"] < data_interval_end
-    ]
-
-
-def has_new_images(files: list[dict[str, Any]], **context: Any) -> bool:
-    """The check_fn of the provider's sensor: any new image."""
-    return bool(new_images(files, **context))
+    return is_image(item["Key"]) and not is_apple_double(item["Key"])
 
 
 def refuse_unknown_params(context: Any) -> None:
@@ -84,10 +68,13 @@ class NewImagesSensor(S3KeySensor):
     """The provider's S3KeySensor, for `bucket_key` `s3://bucket/images/*`, with the listing and
     the deferral that suit a prefix full of older images.
 
-    A daily poke lists the prefix's top level (one request per 1,000 folders), then only the
-    folders that may hold the interval's images: its days' and the day before's, and any
-    folder outside the layout; and the images directly under the prefix. A full run's poke
-    lists everything, as its featurize will.
+    A poke lists the prefix's top level (one request per 1,000 folders), then the open landing
+    folders (fruits_contract.landing: two or three a day in steady state, every one since the
+    last run after an outage), what is outside the layout, and the images directly under the
+    prefix. An image is new when it landed since featurize last listed its folder
+    (`landing_state`, templated: the model's LandingState). A full or reconcile run's poke
+    lists everything, as its featurize will. Only the hook's public methods are used, and
+    folder names are read literally (brackets, ? and # included).
 
     The provider's deferrable mode hands the wait to S3KeyTrigger, which fires as soon as any
     key matches, HEADs every object and re-defers with a fresh timeout: with yesterday's images
@@ -97,56 +84,82 @@ class NewImagesSensor(S3KeySensor):
     trigger's event.
     """
 
-    def __init__(self, *, erasure_requests: str, **kwargs: Any) -> None:
+    template_fields = (*S3KeySensor.template_fields, "landing_state")
+
+    def __init__(self, *, erasure_requests: str, landing_state: str, **kwargs: Any) -> None:
         self.erasure_requests = erasure_requests  # s3://bucket/erasure/requests/
-        super().__init__(
-            wildcard_match=True,
-            check_fn=has_new_images,
-            metadata_keys=["Key", "LastModified", "Size"],
-            deferrable=True,
-            **kwargs,
-        )
+        self.landing_state = landing_state  # s3://bucket/features/_landing/model=<cnn>.json
+        super().__init__(deferrable=True, **kwargs)
 
     def execute(self, context: Any) -> None:
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
     def poke(self, context: Any) -> bool:
-        """Every folder the interval's images may be in is listed, even once one has them:
-        the cluster is sized from all of them (NEW_IMAGES_XCOM)."""
-        found: dict[str, int] = {}  # key -> size of each new image listed
-
-        def tally(files: list[dict[str, Any]], **check_context: Any) -> bool:
-            images = new_images(files, **check_context)
-            found.update({file["Key"]: file["Size"] for file in images})
-            return bool(images)
-
+        """Every open folder is listed, even once one has new images: the cluster is sized
+        from all of them (NEW_IMAGES_XCOM)."""
         erasures = self.pending_erasures(context)
-        self.check_fn = tally  # what the provider's _check_key calls with each listing
-        try:
-            images = self.poke_images(context)
-        finally:
-            self.check_fn = has_new_images
-        if not (images or erasures):
+        found = self.new_images(context)  # key -> size of each new image
+        if not (found or erasures):
             return False
-        counted = {"images": len(found), "bytes": sum(found.values())}
-        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=counted)
-        self.log.info("%d new image(s), %d bytes", counted["images"], counted["bytes"])
+        tally = {"images": len(found), "bytes": sum(found.values())}
+        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=tally)
+        self.log.info("%d new image(s), %d bytes", tally["images"], tally["bytes"])
         return True
 
-    def poke_images(self, context: Any) -> bool:
-        if context["params"].get("mode") == "full":
-            return super().poke(context)
+    def new_images(self, context: Any) -> dict[str, int]:
         bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
-        loose = self.hook.list_keys(
-            bucket, prefix, delimiter="/", object_filter=lambda objects, *_: objects
+        if context["params"].get("mode") in ("full", "reconcile"):
+            return {
+                item["Key"]: item["Size"] for item in self.objects(bucket, prefix) if counted(item)
+            }
+        state = self.read_state()
+        new = {}
+        for folder, objects in self.open_folders(bucket, prefix, state).items():
+            images = [item for item in objects if counted(item)]
+            keys = set(
+                state.new_in(folder, [(item["Key"], item["LastModified"]) for item in images])
+            )
+            new.update({item["Key"]: item["Size"] for item in images if item["Key"] in keys})
+        return new
+
+    def objects(self, bucket: str, prefix: str, delimiter: str = "") -> list[dict[str, Any]]:
+        """Every object under prefix (of its top level only, with delimiter), with its
+        LastModified and Size: the hook's listing, unfiltered."""
+        return self.hook.list_keys(
+            bucket, prefix, delimiter=delimiter, object_filter=lambda objects, *_: objects
         )
-        listed = [{key: o[key] for key in self.metadata_keys} for o in loose]
-        found = [self.check_fn(listed, **context)] + [
-            self._check_key(f"s3://{bucket}/{prefix}{folder}/*", context)
-            for folder in self.interval_folders(bucket, prefix, context)
+
+    def read_state(self) -> LandingState:
+        bucket, key = self.hook.parse_s3_url(self.landing_state)
+        if not self.hook.check_for_key(key, bucket):
+            return LandingState()  # no run took anything yet: every folder is open
+        return LandingState.from_json(self.hook.read_key(key, bucket))
+
+    def open_folders(self, bucket: str, prefix: str, state: LandingState) -> dict[str, list]:
+        """folder -> its objects, for the open day folders and OUTSIDE (every folder outside
+        the layout, and the prefix's own top level)."""
+        folders = [
+            folder.removeprefix(prefix).rstrip("/")
+            for folder in self.hook.list_prefixes(bucket, prefix, delimiter="/")
         ]
-        return any(found)
+        outside = [folder for folder in folders if not is_day_folder(folder)]
+        if outside:
+            self.log.warning(
+                "%d folder(s) under s3://%s/%s are outside the dated layout, listed at every "
+                "poke: %s",
+                len(outside),
+                bucket,
+                prefix,
+                ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else ""),
+            )
+        listed = {OUTSIDE: self.objects(bucket, prefix, delimiter="/")}
+        for folder in outside:
+            listed[OUTSIDE] += self.objects(bucket, f"{prefix}{folder}/")
+        for folder in folders:
+            if is_day_folder(folder) and state.is_open(folder):
+                listed[folder] = self.objects(bucket, f"{prefix}{folder}/")
+        return listed
 
     def pending_erasures(self, context: Any) -> int:
         """How many erasure requests wait (up to a page of them), pushed as the XCom
@@ -161,26 +174,6 @@ class NewImagesSensor(S3KeySensor):
             self.log.info("%d erasure request(s) pending under %s", pending, self.erasure_requests)
         return pending
 
-    def interval_folders(self, bucket: str, prefix: str, context: Any) -> list[str]:
-        """The folders under prefix that a daily poke lists: the interval's day folders and
-        every folder outside the dated layout."""
-        folders = [
-            folder.removeprefix(prefix).rstrip("/")
-            for folder in self.hook.list_prefixes(bucket, prefix, delimiter="/")
-        ]
-        days = days_to_list(context["data_interval_start"], context["data_interval_end"])
-        outside = [folder for folder in folders if not is_day_folder(folder)]
-        if outside:
-            self.log.warning(
-                "%d folder(s) under s3://%s/%s are outside the dated layout, listed at every "
-                "poke: %s",
-                len(outside),
-                bucket,
-                prefix,
-                ", ".join(outside[:5]) + (" ..." if len(outside) > 5 else ""),
-            )
-        return [folder for folder in folders if folder in days] + outside
-
     def resume(self, context: Any, event: dict[str, Any]) -> None:
         self._poke_or_defer(context, datetime.fromisoformat(event["deadline"]))
 
@@ -190,9 +183,8 @@ class NewImagesSensor(S3KeySensor):
         remaining = (deadline - datetime.now(UTC)).total_seconds()
         if remaining <= 0:
             message = (
-                f"no new image under {self.bucket_key} and no erasure request for the interval "
-                f"[{context['data_interval_start']}, {context['data_interval_end']}) "
-                f"after waiting {self.timeout:.0f}s"
+                f"no new image under {self.bucket_key} (none landed since featurize last "
+                f"listed its folder) and no erasure request after waiting {self.timeout:.0f}s"
             )
             self.log.warning(message)  # the task runner logs a skip without its message
             if self.soft_fail:

@@ -12,6 +12,9 @@ SUMMARY_FOLDER = "_summary"
 # Inside every features dataset too: PCA's sufficient statistics of each day, month and year
 # of a model's features, <root>/_stats/model=<cnn>/<day|month|year>=<when>.<fingerprint>.npz.
 STATS_FOLDER = "_stats"
+# Inside every features dataset too: what featurize has listed of the landing folders, per
+# model (fruits_contract.landing.LandingState): <root>/_landing/model=<cnn>.json.
+LANDING_FOLDER = "_landing"
 # Beside a PCA output's versions: the manifest naming the published one (fruitspark.publication).
 LATEST = "_LATEST"
 # Beside it: why the last run published nothing ({"reason", "skipped_at"}), when PCA was told
@@ -29,6 +32,11 @@ def summary_key(model: str, ingest_date: str) -> str:
     return (
         f"{SUMMARY_FOLDER}/{partition('model', model)}/{partition('ingest_date', ingest_date)}.json"
     )
+
+
+def landing_state_key(model: str) -> str:
+    """Where featurize records, under its output, what it has listed for a model."""
+    return f"{LANDING_FOLDER}/{partition('model', model)}.json"
 
 
 def published_folders(manifest: dict) -> list[str]:

@@ -13,7 +13,7 @@ import functools
 import logging
 import os
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -110,10 +110,11 @@ def _local_file(path: str) -> Iterator[ListedFile]:
     yield ListedFile(LOCAL + path, status.st_size, _moment(status.st_mtime_ns))
 
 
-def list_landing(uri: str, days: Collection[str]) -> Iterator[ListedFile]:
-    """The files a daily run may take under uri (fruits_contract.landing): those under the day
-    folders `days`, under any folder outside the dated layout, and directly under uri; never
-    those under other days' folders, which are not even listed."""
+def list_landing(uri: str, days: Collection[str] | Callable[[str], bool]) -> Iterator[ListedFile]:
+    """The files a run may take under uri (fruits_contract.landing): those under the day
+    folders `days` (or those `days` accepts), under any folder outside the dated layout, and
+    directly under uri; never those under other days' folders, which are not even listed."""
+    wanted = days if callable(days) else set(days).__contains__
     root = root_of(uri)
     outside = 0
     for name, listed in _children(root):
@@ -122,7 +123,7 @@ def list_landing(uri: str, days: Collection[str]) -> Iterator[ListedFile]:
         elif not is_day_folder(name):
             outside += 1
             yield from list_files(f"{root}/{name}")
-        elif name in days:
+        elif wanted(name):
             yield from list_files(f"{root}/{name}")
     if outside:
         log.warning(

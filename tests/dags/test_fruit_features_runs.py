@@ -24,6 +24,8 @@ from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
 from fruits_contract.erasure import COUNTED_PLACES
+from fruits_contract.landing import OUTSIDE, FolderSeen, LandingState
+from fruits_contract.layout import landing_state_key
 from localaws.moto_patches import CREDENTIAL_SCOPE
 from localaws.process import free_port
 from tests.airflow_env import ROOT
@@ -232,9 +234,21 @@ def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
     assert asset_events(dag_run) == {}
 
 
-def test_no_new_image_skips_the_run_and_creates_no_cluster(run_dag, s3):
-    before_any_upload = pendulum.datetime(2026, 11, 5, tz="UTC")
-    dag_run = run_dag(logical_date=before_any_upload)
+def test_nothing_landed_since_featurize_listed_skips_the_run_with_no_cluster(run_dag, s3):
+    """The landing state featurize leaves once it has listed (and taken) the two images."""
+    images = [
+        item
+        for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="images/")["Contents"]
+        if not item["Key"].endswith(".txt")
+    ]
+    newest = max(item["LastModified"] for item in images).isoformat()
+    state = LandingState(None, {OUTSIDE: FolderSeen(len(images), newest)})
+    key = landing_state_key("mobilenet_v2")
+    s3.put_object(Bucket=BUCKET, Key=f"features/{key}", Body=state.to_json().encode())
+    try:
+        dag_run = run_dag()
+    finally:
+        s3.delete_object(Bucket=BUCKET, Key=f"features/{key}")
     assert set(states(dag_run).values()) == {"skipped"}
     assert clusters() == []
     assert asset_events(dag_run) == {}

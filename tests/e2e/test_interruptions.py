@@ -6,10 +6,13 @@ One interval, in order:
 1. run 1 is killed (SIGKILL) while featurize runs; its cluster finishes the steps, idles,
    and ends after FRUITS_IDLE_TIMEOUT_SECONDS;
 2. run 2 is killed the same way; run 3 starts at once, ends run 2's cluster, and succeeds.
+Runs 2 and 3 are reconciles (mode: reconcile): run 1's cluster took the interval's images,
+and a rerun finds nothing new to start a cluster for.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,6 +32,7 @@ UPLOADED = datetime(2026, 11, 14, 10, tzinfo=UTC)
 RUN_DATE = "2026-11-15"  # reads the images modified on 2026-11-14
 IDLE_TIMEOUT = 60  # EMR's shortest
 SETTINGS = {"FRUITS_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT)}
+RECONCILE = {"mode": "reconcile"}
 
 
 def cluster_ids(stack) -> set[str]:
@@ -44,13 +48,13 @@ def wait_for(what: str, check, timeout: float):
     raise TimeoutError(f"{what} within {timeout:.0f}s")
 
 
-def killed_while_featurizing(stack) -> str:
+def killed_while_featurizing(stack, conf: str | None = None) -> str:
     """Start `airflow dags test`, SIGKILL it (and its process group) once featurize runs on
     its new cluster; the cluster's id."""
     before = cluster_ids(stack)
     with stack.log.open("a") as log:
         airflow = subprocess.Popen(
-            [str(AIRFLOW), "dags", "test", DAG_ID, RUN_DATE],
+            [str(AIRFLOW), "dags", "test", DAG_ID, RUN_DATE, *(["--conf", conf] if conf else [])],
             env={**stack.environment, **SETTINGS},
             cwd=ROOT,
             stdout=log,
@@ -110,8 +114,8 @@ def left_alone(stack, images) -> dict:
 @pytest.fixture(scope="module")
 def rerun_at_once(stack, left_alone) -> dict:
     """Run 2, killed, then run 3 of the same interval at once."""
-    orphan = killed_while_featurizing(stack)
-    state, tasks, cluster = stack.run(RUN_DATE, **SETTINGS)
+    orphan = killed_while_featurizing(stack, json.dumps(RECONCILE))
+    state, tasks, cluster = stack.run(RUN_DATE, conf=RECONCILE, **SETTINGS)
     return {"orphan": orphan, "state": state, "tasks": tasks, "cluster": cluster}
 
 

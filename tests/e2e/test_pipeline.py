@@ -280,9 +280,11 @@ def test_second_day_featurizes_only_new_images_and_pca_covers_all(stack, day_one
     by_date: dict[str, set[str]] = {}
     for path, ingest_date in zip(table["path"], table["ingest_date"], strict=True):
         by_date.setdefault(ingest_date, set()).add(path)
+    # The late upload into day one's folder (still open) is taken; the re-upload of a key
+    # already featurized is not featurized twice (fruits_contract.landing).
     assert by_date == {
         "2026-11-18": day_one["good"],
-        "2026-11-19": day_two["good"] | day_two["late"] | {day_two["reuploaded"]},
+        "2026-11-19": day_two["good"] | day_two["late"],
     }
     assert set(pca_rows(stack)["path"]) == day_one["good"] | day_two["good"] | day_two["late"]
 
@@ -392,9 +394,9 @@ def test_the_done_records_count_every_place_and_name_no_key(stack, erasure):
     assert done["counts"] == {
         "images": 3,
         "image_versions": 4,  # the re-uploaded image has two
-        "feature_rows": 3,  # the re-uploaded image has a row on each day
+        "feature_rows": 2,  # a key is featurized once, a re-upload's too
         "rejections": 1,
-        "pca_rows": 2,  # the re-uploaded image is projected once, with its latest features
+        "pca_rows": 2,
         "pca_versions_pruned": len(erasure["versions_before"]) - 1,
         # Both days' path indexes and statistics, and the month's rollup.
         "statistics_files": done["counts"]["statistics_files"],
@@ -455,8 +457,12 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     before = stack.keys("features/") | stack.keys("pca/")
     missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
     topic, queue_url = alerts_inbox(stack.endpoint)
+    # A reconcile: the interval's images were all taken, and a rerun would have nothing to do.
     state, tasks, cluster = stack.run(
-        RUN_TWO, FRUITS_MODEL_FILE=missing_model, FRUITS_ALERTS_TOPIC_ARN=topic
+        RUN_TWO,
+        conf={"mode": "reconcile"},
+        FRUITS_MODEL_FILE=missing_model,
+        FRUITS_ALERTS_TOPIC_ARN=topic,
     )
     assert state == "failed"
     assert tasks["watch_spark_steps"] == "failed"
@@ -491,7 +497,9 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
 
 
 def test_missing_artifacts_fail_the_cluster_at_bootstrap(stack):
-    state, tasks, cluster = stack.run(RUN_TWO, FRUITS_ARTIFACTS_URI=f"s3://{BUCKET}/nowhere/")
+    state, tasks, cluster = stack.run(
+        RUN_TWO, conf={"mode": "reconcile"}, FRUITS_ARTIFACTS_URI=f"s3://{BUCKET}/nowhere/"
+    )
     assert state == "failed"
     assert tasks["watch_spark_steps"] == "failed"
     assert cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS"
@@ -541,8 +549,8 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(
     stack, day_one, day_two, erasure
 ):
     """docs/compose.md's sequence: a `mode: full` trigger, then the scheduler's incremental
-    run of the same interval. Each image stays under the day of its last upload; the erased
-    ones are gone for good."""
+    run of the same interval, which finds nothing new. Each image stays under the day of its
+    last upload; the erased ones are gone for good."""
 
     def by_date() -> dict[str, set[str]]:
         table = features(stack)
@@ -560,8 +568,9 @@ def test_a_full_rebuild_then_a_rerun_of_its_interval_keep_every_image(
     state, tasks, _ = stack.run(RUN_TWO, conf={"mode": "full"})
     assert state == "success", tasks
     assert by_date() == expected
-    state, tasks, _ = stack.run(RUN_TWO)
-    assert state == "success", tasks
+    state, tasks, cluster = stack.run(RUN_TWO)
+    assert set(tasks.values()) == {"skipped"}, "nothing landed since: no cluster"
+    assert cluster == {}
     assert by_date() == expected
     rows = pca_rows(stack)
     assert set(rows["path"]) == expected["2026-11-18"] | expected["2026-11-19"]

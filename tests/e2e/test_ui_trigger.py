@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -119,8 +119,8 @@ def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.P
 
 
 def seed(endpoint: str, dotenv: dict[str, str]) -> None:
-    """The localaws-seed service's command, with images of two days ago: only a run over
-    every image (mode=full) has work to do, and the scheduled run of yesterday is skipped."""
+    """The localaws-seed service's command, with images of two days ago: the first run takes
+    them all, and a later one finds nothing new and is skipped."""
     command = compose.load()["services"]["localaws-seed"]["command"]
     command = [sys.executable if part == "python" else part for part in command]
     command[command.index(LOCALAWS_IN_COMPOSE)] = endpoint
@@ -151,10 +151,11 @@ def stack(tmp_path_factory):
     env_text, secret_names = fill_secrets(compose.ENV_EXAMPLE.read_text())
     env_path.write_text(env_text)
     dotenv = compose.env_file(env_path)
-    # A user's own settings: the scheduled run of yesterday finds nothing new and is skipped
-    # soon. Its sensor looks again after 10 s: a trigger that fires within a second or two
-    # resumes the task before the scheduler has drained its deferral's executor event, and
-    # Airflow 3.3 then fails it (apache/airflow#72716), retry after retry.
+    # A user's own settings: the scheduled run, after the triggered one has taken every
+    # image, finds nothing new and is skipped soon. Its sensor looks again after 10 s: a
+    # trigger that fires within a second or two resumes the task before the scheduler has
+    # drained its deferral's executor event, and Airflow 3.3 then fails it
+    # (apache/airflow#72716), retry after retry.
     dotenv |= {
         "FRUITS_SENSOR_TIMEOUT_SECONDS": "15",
         "FRUITS_SENSOR_POKE_SECONDS": "10",
@@ -291,16 +292,20 @@ def succeeded_manual_run(runs: list[dict]) -> str:
 
 
 def test_a_run_triggered_with_a_conf_succeeds_and_writes_the_outputs(stack):
-    for dag_id in ("fruit_features", "fruit_pca_consumer"):
-        stack.api.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+    # Triggered while the DAG is paused, to run before the scheduled run that unpausing
+    # creates (queued runs start in the order of their run_after): the scheduled run then
+    # finds every image taken, and is skipped.
     triggered = stack.api.post(
         "/dags/fruit_features/dagRuns",
         json={
             "logical_date": datetime.now(UTC).isoformat(),
+            "run_after": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
             "conf": {"mode": "full", "variance": 0.9, "core_instance_count": 1},
         },
     ).raise_for_status()
     run_id = triggered.json()["dag_run_id"]
+    for dag_id in ("fruit_features", "fruit_pca_consumer"):
+        stack.api.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
 
     def finished():
         run = stack.api.get(f"/dags/fruit_features/dagRuns/{run_id}").json()
@@ -403,7 +408,8 @@ def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
 
 
 def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
-    """By now: yesterday's scheduled run was skipped, and the unknown-key run failed."""
+    """By now: the scheduled run was skipped (nothing new after the triggered run), and the
+    unknown-key run failed."""
 
     def scheduled_run_ended():
         runs = stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]

@@ -123,25 +123,32 @@ def step_args(dag, conf: dict) -> tuple[list[str], list[str]]:
     return featurize["HadoopJarStep"]["Args"], pca["HadoopJarStep"]["Args"]
 
 
-def test_incremental_featurize_reads_the_data_interval(dag):
+def test_incremental_featurize_takes_what_no_run_took_as_of_the_interval_end(dag):
     featurize, pca = step_args(dag, {})
     assert featurize[:2] == ["spark-submit", "--deploy-mode"]
-    assert "--modified-after=2026-11-20T00:00:00+00:00" in featurize
-    assert "--modified-before=2026-11-21T00:00:00+00:00" in featurize
+    assert "--take=new" in featurize
+    assert "--as-of=2026-11-21T00:00:00+00:00" in featurize
     assert "--ingest-date=2026-11-20" in featurize
     assert "--model=mobilenet_v2" in featurize
+    assert not any(argument.startswith("--modified") for argument in featurize)
     assert "--variance=0.95" in pca
     assert {"--drift=0.005", "--refit-days=30", "--mode=incremental"} <= set(pca)
+    assert "--skip-too-few" in pca
 
 
-def test_full_mode_has_no_window_and_k_replaces_variance(dag):
+def test_full_mode_takes_everything_and_k_replaces_variance(dag):
     featurize, pca = step_args(dag, {"mode": "full", "k": 12, "model": "vgg16"})
-    assert "--modified-after=" in featurize
-    assert "--modified-before=" in featurize
+    assert "--take=all" in featurize
     assert "--k=12" in pca
     assert "--mode=full" in pca, "a full rebuild refits PCA whatever the drift"
     assert not any(argument.startswith("--variance") for argument in pca)
     assert any(argument.endswith("model=vgg16/") for argument in pca)
+
+
+def test_a_reconcile_takes_what_is_missing_anywhere_with_a_daily_pca(dag):
+    featurize, pca = step_args(dag, {"mode": "reconcile"})
+    assert "--take=missing" in featurize
+    assert "--mode=incremental" in pca
 
 
 CUSTOM = {

@@ -12,7 +12,8 @@ import boto3
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
 
-from fruit_pipeline.sensors import NewImagesSensor, NextLookTrigger, has_new_images
+from fruit_pipeline.sensors import NewImagesSensor, NextLookTrigger
+from fruits_contract.landing import FolderSeen, LandingState
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 END = START + timedelta(days=1)
@@ -25,38 +26,13 @@ CONTEXT = {
 }
 
 
-def listed(key: str, modified: datetime) -> dict:
-    return {"Key": key, "LastModified": modified}
-
-
-@pytest.mark.parametrize(
-    ("key", "modified", "new"),
-    [
-        ("images/Kiwi/a.JPG", START, True),  # the start is inside the interval
-        ("images/Kiwi/a.jpeg", END - timedelta(seconds=1), True),
-        ("images/Kiwi/a.png", END, False),  # the end is not
-        ("images/Kiwi/a.jpg", START - timedelta(seconds=1), False),
-        ("images/Kiwi/notes.txt", START, False),
-        ("images/_Kiwi/_DSC0001.HEIC", START, True),  # the job's own definition of an image
-        ("images/Kiwi/photo.webp", START, True),
-        ("images/Kiwi/._DSC0001.JPG", START, False),  # macOS metadata: nothing to featurize
-    ],
-)
-def test_an_image_is_new_when_modified_inside_the_interval(key, modified, new):
-    assert has_new_images([listed(key, modified)], **CONTEXT) is new
-
-
-def test_full_mode_accepts_any_image():
-    old = [listed("images/Kiwi/a.jpg", START - timedelta(days=30))]
-    assert has_new_images(old, **{**CONTEXT, "params": {"mode": "full"}}) is True
-
-
 @pytest.fixture
 def sensor():
     return NewImagesSensor(
         task_id="wait",
         bucket_key="s3://b/images/*",
         erasure_requests="s3://b/erasure/requests/",
+        landing_state="s3://b/features/_landing/model=mobilenet_v2.json",
         timeout=600,
         poke_interval=60,
         soft_fail=True,
@@ -127,14 +103,15 @@ def test_an_unknown_trigger_param_fails_the_run_before_any_listing(sensor):
     poke.assert_not_called()
 
 
+STATE_KEY = "features/_landing/model=mobilenet_v2.json"
+
+
 @pytest.fixture
 def bucket(monkeypatch):
-    """An in-process S3 (moto) holding images of three days and one flat class folder; the
-    prefixes of the ListObjectsV2 requests the sensor sends are recorded."""
+    """An in-process S3 (moto) holding images of three days and one flat class folder."""
     from moto import mock_aws
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(
@@ -154,13 +131,14 @@ def watching(**kwargs) -> NewImagesSensor:
         task_id="wait",
         bucket_key="s3://fruits/images/*",
         erasure_requests="s3://fruits/erasure/requests/",
+        landing_state=f"s3://fruits/{STATE_KEY}",
         aws_conn_id=None,
         **kwargs,
     )
 
 
-def poking(sensor, context) -> tuple[bool, list[str]]:
-    """The poke's result, and the prefixes it listed (each request once)."""
+def poking(sensor, context) -> tuple[bool, list[str], dict]:
+    """The poke's result, the prefixes it listed (each request once), and its tally."""
     context = {**context, "ti": mock.Mock()}
     listed = []
     sensor.hook.get_conn().meta.events.register(
@@ -170,41 +148,62 @@ def poking(sensor, context) -> tuple[bool, list[str]]:
             + ("+/" if params["query_string"].get("delimiter") else "")
         ),
     )
-    return sensor.poke(context), listed
+    found = sensor.poke(context)
+    pushed = [
+        call.kwargs["value"]
+        for call in context["ti"].xcom_push.call_args_list
+        if call.kwargs["key"] == "new_images"
+    ]
+    return found, listed, (pushed or [None])[-1]
 
 
-def test_a_daily_poke_lists_the_intervals_day_folders_only(bucket):
-    """Every object is modified now, inside [now - 1 h, now + 1 h): only those of the day
-    folders the interval may use count, and other days' folders are never listed."""
-    now = datetime.now(UTC)
-    today = now.strftime("%Y-%m-%d")
-    context = {
-        **CONTEXT,
-        "data_interval_start": now - timedelta(hours=1),
-        "data_interval_end": now + timedelta(hours=1),
-    }
-    sensor = watching()
-    requests = "erasure/requests/"
-    assert poking(sensor, context) == (False, [requests, "images/+/", "images/+/"])
-
-    bucket.put_object(Bucket="fruits", Key=f"images/{today}/Kiwi/new.jpg", Body=b"x")
-    assert poking(sensor, context) == (
-        True,
-        [requests, "images/+/", "images/+/", f"images/{today}/"],
+def listed_state(bucket, closed_through: str, folders: dict[str, int]) -> None:
+    """The state featurize leaves: these folders listed now, with that many images."""
+    now = datetime.now(UTC).isoformat()
+    state = LandingState(
+        closed_through, {name: FolderSeen(count, now) for name, count in folders.items()}
     )
+    bucket.put_object(Bucket="fruits", Key=STATE_KEY, Body=state.to_json().encode())
 
-    bucket.put_object(
-        Bucket="fruits", Key="images/Banana/flat.jpg", Body=b"x"
-    )  # outside the layout
-    found, listed = poking(watching(), context)
+
+def test_before_any_run_every_landed_image_is_new(bucket):
+    found, listed, tally = poking(watching(), CONTEXT)
     assert found
+    assert tally == {"images": 3, "bytes": 3}
+    assert {"images/2026-11-10/", "images/2026-11-19/", "images/2026-11-21/"} <= set(listed)
+
+
+def test_a_poke_lists_only_the_open_folders_and_wakes_for_what_landed_since(bucket):
+    """Folders up to the state's closed one are never listed; an open folder's images are
+    new when they landed after featurize listed it, or when it holds more than it did."""
+    listed_state(bucket, "2026-11-18", {"2026-11-19": 1, "2026-11-21": 1, "": 0})
+    requests = "erasure/requests/"
+    assert poking(watching(), CONTEXT)[:2] == (
+        False,
+        [requests, "images/+/", "images/+/", "images/2026-11-19/", "images/2026-11-21/"],
+    )
+    # A client clock ahead of UTC, or an outage: any open folder, whatever the run's date.
+    bucket.put_object(Bucket="fruits", Key="images/2026-11-22/Kiwi/ahead.jpg", Body=b"xx")
+    found, listed, tally = poking(watching(), CONTEXT)
+    assert (found, tally) == (True, {"images": 1, "bytes": 2})
     assert "images/2026-11-10/" not in listed
-    assert set(listed) <= {requests, "images/+/", f"images/{today}/", "images/Banana/"}
+    bucket.put_object(Bucket="fruits", Key="images/2026-11-10/Kiwi/late.jpg", Body=b"x")
+    assert poking(watching(), CONTEXT)[2] == {"images": 1, "bytes": 2}, "a closed folder"
+
+
+@pytest.mark.parametrize("folder", ["Fruits [2024]", "Apple?", "Kiwi #2"])
+def test_a_legacy_folder_is_listed_literally_and_wakes_the_sensor(bucket, folder):
+    listed_state(bucket, "2026-11-21", {"": 0})
+    bucket.put_object(Bucket="fruits", Key=f"images/{folder}/a.jpg", Body=b"xyz")
+    found, listed, tally = poking(watching(), CONTEXT)
+    assert (found, tally) == (True, {"images": 1, "bytes": 3})
+    assert f"images/{folder}/" in listed
 
 
 def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
     """A day with no new image but a request: the sensor fires, and pushes the count that
     makes add_spark_steps start with the erase step."""
+    listed_state(bucket, "2026-11-21", {"": 0})
     ti = mock.Mock()
     context = {**CONTEXT, "ti": ti}
     assert watching().poke(context) is False
@@ -220,30 +219,11 @@ def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
     ti.xcom_push.assert_called_with(key="new_images", value={"images": 0, "bytes": 0})
 
 
-def test_a_firing_poke_tallies_every_new_image_of_the_interval_for_the_clusters_size(bucket):
-    """Every folder the interval's images may be in is listed, even after one held a new
-    image: their count and bytes size the cluster. Other days' images and non-images do not
-    count; a full run counts every image."""
-    now = datetime.now(UTC)
-    context = {
-        **CONTEXT,
-        "data_interval_start": now - timedelta(minutes=1),
-        "data_interval_end": now + timedelta(minutes=1),
-        "ti": mock.Mock(),
-    }
-    today = now.strftime("%Y-%m-%d")
-    bucket.put_object(Bucket="fruits", Key=f"images/{today}/Kiwi/a.jpg", Body=b"x" * 1000)
+def test_full_and_reconcile_runs_count_every_image_but_appledouble_files(bucket):
+    listed_state(bucket, "2026-11-21", {"": 0})
     bucket.put_object(Bucket="fruits", Key="images/Banana/flat.jpg", Body=b"x" * 200)
     bucket.put_object(Bucket="fruits", Key="images/Banana/notes.txt", Body=b"x" * 50)
-    sensor = watching()
-
-    def tally() -> dict:
-        call = context["ti"].xcom_push.call_args_list[-1]
-        assert call.kwargs["key"] == "new_images"
-        return call.kwargs["value"]
-
-    assert sensor.poke(context) is True
-    assert tally() == {"images": 2, "bytes": 1200}
-    # The fixture's three images of other days were written now too: a full run counts them.
-    assert sensor.poke({**context, "params": {**context["params"], "mode": "full"}}) is True
-    assert tally() == {"images": 5, "bytes": 1203}
+    bucket.put_object(Bucket="fruits", Key="images/Banana/._flat.jpg", Body=b"x" * 50)
+    for mode in ("full", "reconcile"):
+        context = {**CONTEXT, "params": {**CONTEXT["params"], "mode": mode}}
+        assert poking(watching(), context)[2] == {"images": 4, "bytes": 203}

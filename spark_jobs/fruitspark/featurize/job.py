@@ -11,9 +11,10 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Observation, SparkSession
 from pyspark.sql import functions as F
 
+from fruits_contract.image_files import is_image
 from fruits_contract.layout import REJECTED_FOLDER
 from fruitspark import models
-from fruitspark.featurize import load, transform
+from fruitspark.featurize import load, taking, transform
 from fruitspark.featurize.arguments import FeaturizeArgs, parse_args
 from fruitspark.featurize.extract import extract_images, list_images
 from fruitspark.listing import root_of
@@ -58,14 +59,71 @@ def run(spark: SparkSession, args: FeaturizeArgs) -> dict:
     started = time.perf_counter()
     model_file = resolve_model_file(args.model, args.model_file, args.weights)
     model_id = model_file.ship(spark, args.model)
-    files = list_images(args.input, args.window)
-    log.info("found %d image file(s) under %s, %s", len(files), args.input, args.window)
-    if not files:
+    state = taking.read_state(spark, args.output, args.model) if args.tracks_landing else None
+    listed, files = discover(spark, args, state)
+    log.info("found %d image file(s) under %s, %s", len(files), args.input, what_is_taken(args))
+    written, rejected = 0, set()
+    if files:
+        written, rejected = featurize_and_write(spark, args, model_file, model_id, files)
+    else:
         log.warning("no image to featurize: no features written")
-        counts = load.summary(0, 0, args.model, model_id, args.ingest_date, str(args.window))
-        load.write_summary(spark, args.output, counts)
-        return counts
+    counts = load.summary(
+        len(files), written, args.model, model_id, args.ingest_date, what_is_taken(args)
+    )
+    if state is not None:
+        counts["landing"] = taking.landing_report(listed, files, rejected, args.input, args.as_of)
+        log_landing(counts["landing"])
+    load.write_summary(spark, args.output, counts)
+    if state is not None:
+        after = taking.state_after(state, listed, args.input, args.as_of)
+        taking.write_state(spark, args.output, args.model, after)
+    elapsed = time.perf_counter() - started
+    log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", counts)
+    log.info("done in %.1fs: %.1f images/s, listing included", elapsed, len(files) / elapsed)
+    return counts
 
+
+def what_is_taken(args: FeaturizeArgs) -> str:
+    if args.take == "new":
+        return "what no run took in the open landing folders"
+    if args.take == "missing":
+        return "what no run took, in every folder"
+    return str(args.window)
+
+
+def discover(spark: SparkSession, args: FeaturizeArgs, state) -> tuple[list, list]:
+    """(what was listed, the files to featurize): with --take new or missing, those of the
+    listed images that no run featurized or rejected yet."""
+    if args.take == "all":
+        files = list_images(args.input, args.window)
+        return files, files
+    listed = taking.list_open(args.input, state, everywhere=args.take == "missing")
+    images = [file for file in listed if file.folder or is_image(file.path)]
+    new = taking.not_taken(spark, images, taking.taken_hashes(spark, args.output, args.model))
+    log.info(
+        "listed %d image file(s) of the %s: %d taken before",
+        len(images),
+        "landing folders" if args.take == "missing" else "open landing folders",
+        len(images) - len(new),
+    )
+    return listed, new
+
+
+def log_landing(report: dict[str, dict]) -> None:
+    for folder, day in report.items():
+        if day["taken"] and day["timing"] != "on_time":
+            log.warning(
+                "took %d image(s) of %s %s: %d featurized, %d rejected",
+                day["taken"],
+                folder,
+                day["timing"],
+                day["featurized"],
+                day["rejected"],
+            )
+
+
+def featurize_and_write(spark, args: FeaturizeArgs, model_file, model_id: str, files: list):
+    """Featurize files and write their rows: (the rows written, the rejected paths)."""
     partitions, _ = partition_plan(len(files), spark.sparkContext.defaultParallelism)
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
     log.info(
@@ -75,7 +133,7 @@ def run(spark: SparkSession, args: FeaturizeArgs) -> dict:
         model_id,
         partitions,
     )
-    by_upload = args.window.is_full
+    by_upload = args.window.is_full and args.take == "all"
     images = extract_images(
         spark, files, partitions, None if by_upload else args.ingest_date, args.ingest_date
     )
@@ -85,33 +143,28 @@ def run(spark: SparkSession, args: FeaturizeArgs) -> dict:
     featurized = featurized.persist(StorageLevel.MEMORY_AND_DISK)
     written = Observation("features written")  # counted as they are written: no job to count
     rejected_root = f"{args.output}/{REJECTED_FOLDER}"
+    # Taking what no run took adds to what the run's ingest date holds already.
+    adding = args.ingest_date if args.take != "all" else None
     try:
         features = transform.features_table(featurized, args.model, model_id)
         observed = features.observe(written, F.count(F.lit(1)).alias("rows"))
-        load.write_partitions(observed, args.output)
+        load.write_partitions(
+            load.with_existing(spark, observed, args.output, args.model, adding), args.output
+        )
         rejections = transform.rejected_table(featurized, judged, args.model)
-        load.write_partitions(rejections, rejected_root)
+        rejected = {row.path for row in rejections.select("path").collect()}
+        load.write_partitions(
+            load.with_existing(spark, rejections, rejected_root, args.model, adding),
+            rejected_root,
+        )
         if by_upload:
-            written_dates = {
-                args.output: load.dates_of(features),
-                rejected_root: load.dates_of(rejections),
-            }
+            for root, table in ((args.output, features), (rejected_root, rejections)):
+                load.drop_other_ingest_dates(spark, root, args.model, load.dates_of(table))
     finally:
         featurized.unpersist()
-    counts = load.summary(
-        len(files), written.get["rows"], args.model, model_id, args.ingest_date, str(args.window)
-    )
-    load.write_summary(spark, args.output, counts)
-    if by_upload:
-        for root, dates in written_dates.items():
-            load.drop_other_ingest_dates(spark, root, args.model, dates)
-    elif counts["rejected"] == 0:
+    if not adding and not by_upload and not rejected:
         load.drop_earlier_rejections(spark, args.output, args.model, args.ingest_date)
-
-    elapsed = time.perf_counter() - started
-    log.info("featurized %(featurized)d, rejected %(rejected)d of %(found)d image(s)", counts)
-    log.info("done in %.1fs: %.1f images/s, listing included", elapsed, len(files) / elapsed)
-    return counts
+    return written.get["rows"], rejected
 
 
 def main(argv: Sequence[str] | None = None, spark: SparkSession | None = None) -> int:

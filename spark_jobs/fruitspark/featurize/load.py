@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from fruits_contract.layout import PARTITION_COLUMNS, REJECTED_FOLDER, partition, summary_key
-from fruitspark.hadoop_fs import delete_children, list_children, replace_file
+from fruitspark.hadoop_fs import delete_children, exists, list_children, replace_file
+from fruitspark.locations import literal
+from fruitspark.schemas import conform
 
 log = logging.getLogger("featurize")
 
@@ -27,6 +29,21 @@ def write_partitions(table: DataFrame, uri: str) -> None:
         .partitionBy(*PARTITION_COLUMNS)
         .parquet(uri)
     )
+
+
+def with_existing(
+    spark: SparkSession, table: DataFrame, root: str, cnn: str, day: date | None
+) -> DataFrame:
+    """table, and the rows that its partition (cnn, day) holds already, when a day is given:
+    written back with them, a rerun of a date that finds new images keeps the date's rows.
+    Taking only what no run took, the two never share a path."""
+    if day is None:
+        return table
+    uri = f"{root}/{partition('model', cnn)}/{partition('ingest_date', day.isoformat())}"
+    if not exists(spark, uri):
+        return table
+    held = spark.read.schema(table.schema).option("basePath", literal(root)).parquet(literal(uri))
+    return table.unionByName(conform(held, table.schema))
 
 
 def dates_of(table: DataFrame) -> set[str]:

@@ -69,9 +69,11 @@ def index_file(day: str, names: list[str]) -> str:
     return f"{PREFIX}{day}.{fingerprint([day, names])}.npy"
 
 
-def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, stored) -> Days:
-    """Each day's fingerprint and the rows that no longer count, from the stored path
-    hashes (computed for the days that lack them) and the candidates' real paths."""
+def day_hashes(
+    spark: SparkSession, features: DataFrame, cnn: str, folder: str, stored: set[str]
+) -> dict[str, np.ndarray]:
+    """Each day's index file name -> its hashes, indexing the days that have no index yet,
+    or a damaged one, from their features."""
     files = day_files(features, cnn)
     index_files = {day: index_file(day, names) for day, names in files.items()}
     hashes = read_hashes(spark, folder, {name for name in index_files.values() if name in stored})
@@ -79,12 +81,20 @@ def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, s
     if missing:  # never indexed, or damaged: from the day's features
         write_hashes(spark, features, folder, missing)
         hashes.update(read_hashes(spark, folder, set(missing.values())))
+    return {index_files[day]: hashes[index_files[day]] for day in files}
+
+
+def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, stored) -> Days:
+    """Each day's fingerprint and the rows that no longer count, from the stored path
+    hashes (computed for the days that lack them) and the candidates' real paths."""
+    hashes = day_hashes(spark, features, cnn, folder, stored)
+    index_files = {name.removeprefix(PREFIX).split(".", 1)[0]: name for name in hashes}
     everything = np.concatenate(list(hashes.values())) if hashes else np.zeros(0, np.int64)
     values, counts = np.unique(everything, return_counts=True)
     candidates = values[counts > 1]
     superseded = superseded_paths(spark, features, candidates) if candidates.size else {}
     return Days(
-        {day: fingerprint([index_files[day], superseded.get(day, [])]) for day in files},
+        {day: fingerprint([name, superseded.get(day, [])]) for day, name in index_files.items()},
         superseded,
         frozenset(index_files.values()),
     )
