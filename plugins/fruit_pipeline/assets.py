@@ -31,10 +31,11 @@ def pca_asset(config: PipelineConfig) -> Asset:
 
 
 def features_extra(summary: dict[str, Any] | None, summary_uri: str) -> dict[str, Any]:
-    """The features event: the ingest date and what this run featurized and rejected."""
+    """The features event: the ingest date, what this run featurized and rejected, and per
+    landing folder what it listed and took (fruits_contract.landing)."""
     if summary is None:
         return {"summary": summary_uri, "missing": "featurize wrote no summary there"}
-    return {
+    extra = {
         "ingest_date": summary["ingest_date"],
         "model": summary["model"],
         "model_id": summary["model_id"],
@@ -42,6 +43,9 @@ def features_extra(summary: dict[str, Any] | None, summary_uri: str) -> dict[str
         "images_rejected": summary["rejected"],
         "summary": summary_uri,
     }
+    if "landing" in summary:  # per landing folder: listed, taken, ..., timing
+        extra["landing"] = summary["landing"]
+    return extra
 
 
 def pca_extra(

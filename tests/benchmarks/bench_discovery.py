@@ -2,9 +2,10 @@
 
     make bench-discovery     (python -m tests.benchmarks.bench_discovery [--older 100000])
 
-For each case, on a fresh local AWS: 200 new images in the interval's day folder, the older
-ones (tiny objects: only the listing matters) in earlier days' folders, then three runs of
-`airflow dags test fruit_features` for the interval with moto's recorder on. Prints the
+For each case, on a fresh local AWS: the older images (tiny objects: only the listing matters)
+in earlier days' folders, closed as a deployment that ran every day leaves them (its landing
+state, fruits_contract.landing), then three rounds of 200 new images in today's folder, each
+taken by a run of `airflow dags test fruit_features` with moto's recorder on. Prints the
 medians of the ListObjects requests and all S3 requests a run made, the sensor's time, featurize's
 listing time (from its step log) and the whole run's; and, side by side, the requests of a
 full listing of the images prefix, what every poke and featurize made before the layout.
@@ -22,6 +23,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fruits_contract.landing import LandingState
+from fruits_contract.layout import landing_state_key
 from fruitspark.listing import filesystem_of, list_files
 from localaws.airflow_runs import airflow, airflow_environment, run_dag, task_seconds
 from localaws.client import CREDENTIALS, REGION, client, upload_folder
@@ -52,14 +55,26 @@ def older_objects(s3, count: int) -> None:
 
 
 def featurize_listing(s3) -> tuple[int, float]:
-    """(objects, seconds) of featurize's listing, from its step's stdout on the log prefix."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="emr-logs/"):
-        for item in page.get("Contents", []):
-            if item["Key"].endswith("/stdout.gz"):
-                text = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
-                if found := LISTED.search(text.decode()):
-                    return int(found[1]), float(found[2])
+    """(objects, seconds) of the last featurize's listing, from its step's stdout."""
+    logs = [
+        item
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="emr-logs/")
+        for item in page.get("Contents", [])
+        if item["Key"].endswith("/stdout.gz")
+    ]
+    for item in sorted(logs, key=lambda item: item["LastModified"], reverse=True):
+        text = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
+        if found := LISTED.search(text.decode()):
+            return int(found[1]), float(found[2])
     raise SystemExit("featurize's step log has no listing line")
+
+
+def closed_as_daily_runs_leave_them(s3) -> None:
+    """The landing state of a deployment whose daily runs took everything before today's
+    and yesterday's folders."""
+    closed = (datetime.now(UTC).date() - timedelta(days=2)).isoformat()
+    key = f"features/{landing_state_key('mobilenet_v2')}"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=LandingState(closed).to_json().encode())
 
 
 def full_listing_requests(endpoint: str) -> int:
@@ -71,24 +86,33 @@ def full_listing_requests(endpoint: str) -> int:
     return sum(request.is_list_objects for request in served)
 
 
+def new_batch(number: int) -> Path:
+    folder = WORKDIR / f"new-{number}"
+    if not folder.exists():
+        generate(folder, classes=4, per_class=NEW_IMAGES // 4, start=1000 * number)
+    return folder
+
+
 def one_case(older: int) -> dict:
     folder = WORKDIR / f"older-{older}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    new = WORKDIR / "new"
-    if not new.exists():
-        generate(new, classes=4, per_class=NEW_IMAGES // 4)
     with LocalAws(folder / "localaws.log") as aws:
         s3 = client("s3", aws.endpoint)
         started = time.perf_counter()
-        seed(s3, BUCKET, REGION, new)
+        seed(s3, BUCKET, REGION, new_batch(0))  # the artifacts, and the first round's images
         older_objects(s3, older)
+        closed_as_daily_runs_leave_them(s3)
         print(f"{older} older objects stored in {time.perf_counter() - started:.0f}s", flush=True)
         environment = airflow_environment(aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_STEP_POKE_SECONDS"] = "10"
         log = folder / "airflow.log"
         airflow(environment, "db", "migrate", log=log)
-        rounds = [one_run(aws.endpoint, s3, environment, log) for _ in range(ROUNDS)]
+        rounds = []
+        for number in range(ROUNDS):
+            if number:  # another 200 under new names: what the round's run takes
+                upload_folder(s3, new_batch(number), BUCKET, "images/")
+            rounds.append(one_run(aws.endpoint, s3, environment, log))
         median = {key: statistics.median(run[key] for run in rounds) for key in rounds[0]}
         case = {"older": older, **median, "full_listing": full_listing_requests(aws.endpoint)}
         print(case, flush=True)

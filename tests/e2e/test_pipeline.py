@@ -378,7 +378,10 @@ def test_a_run_without_images_applies_the_requests_and_leaves_no_trace(stack, er
         listed = stack.s3.list_object_versions(Bucket=BUCKET, Prefix=key)
         assert not listed.get("Versions")
         assert not listed.get("DeleteMarkers")
-    assert len(pca_versions(stack)) == 1, "the older versions are pruned"
+    # Every version older than the one published at the erasure is pruned; that one was
+    # rewritten without the rows (its rows are searched above), and the run's PCA may then
+    # have refitted, keeping it as the older version.
+    assert len(erasure["versions_before"] & pca_versions(stack)) <= 1, "older versions pruned"
     for key in erasure["keys"]:
         assert key not in erasure["logs"]
 
@@ -398,11 +401,12 @@ def test_the_done_records_count_every_place_and_name_no_key(stack, erasure):
         "rejections": 1,
         "pca_rows": 2,
         "pca_versions_pruned": len(erasure["versions_before"]) - 1,
-        # Both days' path indexes and statistics, and the month's rollup.
+        # The path indexes and statistics of the days that held one: how many depends on
+        # the rollups stored then.
         "statistics_files": done["counts"]["statistics_files"],
         "not_found": 0,
     }
-    assert done["counts"]["statistics_files"] >= 4
+    assert done["counts"]["statistics_files"] >= 2
     assert done["status"] == "erased"
     assert done["verification"]["traces"] == {}
     assert done["received_at"] < done["completed_at"]

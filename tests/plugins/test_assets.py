@@ -55,3 +55,10 @@ def test_a_skipped_pca_says_why_in_its_extra():
     extra = pca_extra(None, "s3://b/pca/model=vgg16/", skipped)
     assert extra == {"root": "s3://b/pca/model=vgg16/", "skipped": skipped["reason"]}
     assert "missing" not in extra
+
+
+def test_the_features_extra_carries_each_landing_folders_accounting():
+    landing = {"2026-11-19": {"listed": 3, "taken": 3, "featurized": 2, "rejected": 1}}
+    summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "vgg16"}
+    summary |= {"model_id": "sha256:cd", "ingest_date": "2026-11-20", "landing": landing}
+    assert features_extra(summary, SUMMARY_URI)["landing"] == landing

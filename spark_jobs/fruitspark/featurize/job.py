@@ -97,15 +97,18 @@ def discover(spark: SparkSession, args: FeaturizeArgs, state) -> tuple[list, lis
     if args.take == "all":
         files = list_images(args.input, args.window)
         return files, files
+    listing = time.perf_counter()
     listed = taking.list_open(args.input, state, everywhere=args.take == "missing")
+    log.info(
+        "listed %d object(s) under %s in %.2fs: %s",
+        len(listed),
+        args.input,
+        time.perf_counter() - listing,
+        "every folder" if args.take == "missing" else "the open landing folders",
+    )
     images = [file for file in listed if file.folder or is_image(file.path)]
     new = taking.not_taken(spark, images, taking.taken_hashes(spark, args.output, args.model))
-    log.info(
-        "listed %d image file(s) of the %s: %d taken before",
-        len(images),
-        "landing folders" if args.take == "missing" else "open landing folders",
-        len(images) - len(new),
-    )
+    log.info("%d of %d image file(s) taken by an earlier run", len(images) - len(new), len(images))
     return listed, new
 
 
