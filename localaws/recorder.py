@@ -57,8 +57,21 @@ def _call(endpoint: str, action: str) -> bytes:
         return response.read()
 
 
-def _parsed(line: str) -> RecordedRequest:
-    entry = json.loads(line)
+def _entries(recording: str) -> Iterator[dict]:
+    """The recording's JSON entries. moto's threaded server appends each entry and its
+    newline in two writes, so entries served at once can share a line: each is decoded where
+    the last one ended, not line by line."""
+    decoder, position = json.JSONDecoder(), 0
+    while True:
+        while position < len(recording) and recording[position].isspace():
+            position += 1
+        if position == len(recording):
+            return
+        entry, position = decoder.raw_decode(recording, position)
+        yield entry
+
+
+def _parsed(entry: dict) -> RecordedRequest:
     url = urlsplit(entry["url"])
     headers = {name.lower(): value for name, value in entry["headers"].items()}
     return RecordedRequest(
@@ -80,4 +93,4 @@ def recorded_requests(endpoint: str) -> Iterator[list[RecordedRequest]]:
     finally:
         _call(endpoint, "stop-recording")
         recording = _call(endpoint, "download-recording").decode()
-        served.extend(_parsed(line) for line in recording.splitlines() if line.strip())
+        served.extend(_parsed(entry) for entry in _entries(recording))
