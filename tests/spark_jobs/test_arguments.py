@@ -22,26 +22,48 @@ def test_a_daily_featurize_command_line_is_one_frozen_value():
             "--output=s3://b/features/",
             "--model=vgg16",
             "--model-file=s3://b/artifacts/models/vgg16.onnx",
-            "--modified-after=2026-11-20T00:00:00+00:00",
-            "--modified-before=2026-11-21T00:00:00Z",
+            "--take=new",
+            "--as-of=2026-11-21T00:00:00Z",
             "--ingest-date=2026-11-20",
             "--chunk-size=8",
         ]
     )
-    start = datetime(2026, 11, 20, tzinfo=UTC)
     assert args == FeaturizeArgs(
         input="s3://b/images/",
         output="s3://b/features",
         model="vgg16",
         model_file=ModelFile("s3://b/artifacts/models/vgg16.onnx"),
         weights="random",
-        window=Window(start, datetime(2026, 11, 21, tzinfo=UTC)),
+        window=Window(None, None),
         ingest_date=date(2026, 11, 20),
         max_image_bytes=MAX_IMAGE_BYTES,
         chunk_size=8,
+        take="new",
+        as_of=datetime(2026, 11, 21, tzinfo=UTC),
     )
+    assert args.tracks_landing
     with pytest.raises(dataclasses.FrozenInstanceError):
         args.model = "resnet50"
+
+
+def test_a_window_is_a_manual_run_that_records_no_landing_state():
+    args = featurize_args(
+        [
+            "--input=in",
+            "--output=out",
+            "--modified-after=2026-11-20T00:00:00+00:00",
+            "--modified-before=2026-11-21T00:00:00Z",
+        ]
+    )
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    assert args.window == Window(start, datetime(2026, 11, 21, tzinfo=UTC))
+    assert (args.take, args.tracks_landing) == ("all", False)
+
+
+def test_taking_what_is_new_has_no_window(capsys):
+    with pytest.raises(SystemExit):
+        featurize_args(["--input=in", "--output=out", "--take=new", "--modified-after=2026-11-20"])
+    assert "--take new|missing takes what no run took: it has no window" in capsys.readouterr().err
 
 
 def test_empty_window_bounds_are_a_full_rebuild_filed_today():

@@ -229,7 +229,7 @@ def test_an_input_folder_named_like_a_glob_is_read_as_written(spark, features, t
 def test_a_missing_input_is_a_clear_failure(spark, tmp_path, caplog):
     missing = str(tmp_path / "nowhere")
     assert pca.main(["--input", missing, "--output", str(tmp_path / "out"), "--k", "2"], spark) == 1
-    assert "Path does not exist" in caplog.text
+    assert f"pca failed: no features under {missing}: nothing was featurized yet" in caplog.text
 
 
 @pytest.mark.parametrize(
