@@ -127,15 +127,14 @@ def complete(s3: Any, bucket: str, prefix: str, applied_key: str, record: dict) 
 
 
 def request_versions(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
-    """The versions and delete markers of the request's object, newest first."""
+    """The versions and delete markers of the request's object (a marker has no ETag)."""
     listed = s3.list_object_versions(Bucket=bucket, Prefix=key)
-    versions = [
+    return [
         {**item, "ETag": item.get("ETag")}
         for kind in ("Versions", "DeleteMarkers")
         for item in listed.get(kind, [])
         if item["Key"] == key
     ]
-    return sorted(versions, key=lambda version: version["LastModified"], reverse=True)
 
 
 def same_version(latest: dict[str, Any], record: dict) -> bool:
