@@ -8,74 +8,77 @@ short-lived EMR cluster:
    listed its folder (any landing folder still open, whatever the run's date), or a pending
    erasure request; neither before the timeout: the run is skipped and no cluster is
    created;
-2. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, sized
-   from the new images and the CNN (a single node for a small day); a retry reuses
-   the run's cluster, and an interrupted run's cluster of the same interval is ended first;
-3. `add_spark_steps`: erase what pending requests name (when there are some), featurize
+2. `plan_cluster`: the day's work (new images, erasure requests, a PCA refit foreseen)
+   decides the cluster's nodes and the steps; its XComs show the plan, its reason and
+   estimate;
+3. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, as
+   planned; a retry reuses the run's cluster, and an interrupted run's cluster of the same
+   interval is ended first;
+4. `add_spark_steps`: erase what pending requests name (when there are some), featurize
    every landed image no run took yet (after an outage, all the missed days on this one
    cluster), then PCA: the new days appended to the published version, or a refit when one
    is due; a retry adds no step twice;
-4. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
-   the step's reason and the end of its log; success completes the erasure requests that
-   the erase step verified (something left fails the run, naming the place) and records
-   events on the two assets, `fruit_features.features` and `fruit_features.pca`, for the
-   DAGs scheduled on them;
-5. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists,
-   then writes what it cost, from its own timeline, under `FRUITS_COSTS_PREFIX`.
+5. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
+   the step's reason and the end of its log;
+6. `publish_outputs`: complete the erasure requests the erase step verified (something left
+   fails the run, naming the place), and record events on the two assets,
+   `fruit_features.features` and `fruit_features.pca`, for the DAGs scheduled on them;
+7. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists;
+8. `record_cost`: after it, whatever the run's outcome, what the cluster cost, from its own
+   timeline, under `costs/`.
 
 A failed task, and a run still running after `FRUITS_RUN_ALERT_MINUTES`, publish an alert to
 the SNS topic `FRUITS_ALERTS_TOPIC_ARN`, if one is set.
 
-Trigger it from the UI with params (model, PCA size, full rebuild, cluster size, spot). The
-configuration comes from `FRUITS_*` environment variables: see docs/dag.md.
+Trigger it from the UI with params (model, PCA size, mode, core nodes, spot). The settings
+are `FRUITS_*` environment variables, the tuning is fruit_pipeline.tuning: see docs/dag.md.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
+from airflow.providers.amazon.aws.operators.emr import EmrTerminateJobFlowOperator
 from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts, run_deadlines
-from fruit_pipeline.assets import PublishingStepSensor
-from fruit_pipeline.cluster import (
-    CostRecordingEmrTerminateJobFlowOperator,
-    SizedEmrCreateJobFlowOperator,
-)
-from fruit_pipeline.config import MAX_CORE_NODES, load_config
-from fruit_pipeline.emr_requests import (
-    INGEST_DATE,
-    MODEL,
-    erase_step,
-    job_flow_overrides,
-    spark_steps,
-)
-from fruit_pipeline.erasure import ErasingEmrAddStepsOperator
+from fruit_pipeline.assets import features_asset, pca_asset
+from fruit_pipeline.config import load_config
+from fruit_pipeline.emr_requests import job_flow_overrides
 from fruit_pipeline.prices import INSTANCES
-from fruit_pipeline.sensors import ERASURE_REQUESTS_XCOM, NEW_IMAGES_XCOM, NewImagesSensor
+from fruit_pipeline.retry_safe import (
+    LAST_STEP_XCOM,
+    RetrySafeEmrAddStepsOperator,
+    RetrySafeEmrCreateJobFlowOperator,
+)
+from fruit_pipeline.sensors import NewImagesSensor
+from fruit_pipeline.step_failures import ExplainedStepSensor
+from fruit_pipeline.tasks import plan_cluster, publish_outputs, record_cost
+from fruit_pipeline.tuning import (
+    AWS_RETRIES,
+    CORE_INSTANCE_TYPE,
+    DAGRUN_TIMEOUT,
+    MAX_CORE_NODES,
+    MAX_RETRY_DELAY,
+    SPOT_TIMEOUT_MINUTES,
+    STEPS_TIMEOUT,
+)
 from fruits_contract.cnns import CNNS, DEFAULT_CNN, SMALLEST_FEATURE_SIZE
 from fruits_contract.erasure import REQUESTS
 from fruits_contract.layout import landing_state_key
 
 DAG_ID = "fruit_features"
 CONFIG = load_config()
-AWS = {"aws_conn_id": CONFIG.aws_conn_id, "region_name": CONFIG.region}
-PENDING_ERASURES = (
-    f"{{{{ ti.xcom_pull(task_ids='wait_for_new_images', key='{ERASURE_REQUESTS_XCOM}') }}}}"
-)
-NEW_IMAGES = f"{{{{ ti.xcom_pull(task_ids='wait_for_new_images', key='{NEW_IMAGES_XCOM}') }}}}"
-STEPS_TIMEOUT = 10 * 3600  # seconds, within dagrun_timeout
+AWS = {"aws_conn_id": CONFIG.aws_conn_id}
+MODEL = "{{ params.model }}"
 # Every task calls AWS. The two sensors retry too: Airflow 3.3's scheduler can fail a
 # deferred task once it has resumed, on the stale executor event of its deferral
 # (apache/airflow#72716, fix pending in #71579). A failed EMR step is no such error: it fails
-# watch_spark_steps without retries.
-AWS_RETRIES = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=CONFIG.aws_retry_delay_seconds),
+# watch_spark_steps without retries. The first delay is Airflow's default_task_retry_delay.
+RETRIES = {
+    "retries": AWS_RETRIES,
     "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
+    "max_retry_delay": MAX_RETRY_DELAY,
 }
 
 PARAMS = {
@@ -102,7 +105,7 @@ PARAMS = {
         description="a fixed number of PCA components instead of --variance",
     ),
     "core_instance_count": Param(
-        CONFIG.core_instance_count,
+        None,
         type=["null", "integer"],
         minimum=0,
         maximum=MAX_CORE_NODES,
@@ -112,13 +115,13 @@ PARAMS = {
         None,
         type=["null", "string"],
         enum=[None, *INSTANCES],
-        description=f"EC2 type of the core nodes; empty: {CONFIG.core_instance_type}",
+        description=f"EC2 type of the core nodes; empty: {CORE_INSTANCE_TYPE}",
     ),
     "spot": Param(
         False,
         type="boolean",
         description="spot core nodes, switching to on-demand after "
-        f"{CONFIG.spot_timeout_minutes} min without capacity",
+        f"{SPOT_TIMEOUT_MINUTES} min without capacity",
     ),
 }
 
@@ -130,12 +133,16 @@ with DAG(
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=timedelta(hours=12),
+    dagrun_timeout=DAGRUN_TIMEOUT,
     deadline=run_deadlines(CONFIG),
     params=PARAMS,
     render_template_as_native_obj=True,
     user_defined_filters=TEMPLATE_FILTERS,
-    default_args={"owner": "data-platform", "on_failure_callback": failure_alerts(CONFIG)},
+    default_args={
+        "owner": "data-platform",
+        "on_failure_callback": failure_alerts(CONFIG),
+        **RETRIES,
+    },
     tags=["fruits", "emr", "spark"],
 ):
     wait_for_new_images = NewImagesSensor(
@@ -144,58 +151,56 @@ with DAG(
         erasure_requests=CONFIG.erasure_uri + REQUESTS,
         landing_state=CONFIG.features_uri + landing_state_key(MODEL),
         timeout=CONFIG.sensor_timeout_seconds,
-        poke_interval=CONFIG.sensor_poke_seconds,
+        poke_interval=CONFIG.poke_seconds,
         soft_fail=True,
         **AWS,
-        **AWS_RETRIES,
     )
 
-    create_emr_cluster = SizedEmrCreateJobFlowOperator(
+    plan = plan_cluster(wait_for_new_images.output)
+
+    create_emr_cluster = RetrySafeEmrCreateJobFlowOperator(
         task_id="create_emr_cluster",
-        config=CONFIG,
-        new_images=NEW_IMAGES,
-        job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID),
+        job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID, instances=plan["instances"]),
         emr_conn_id=None,  # no silent merge of an emr_default connection's extras
         **AWS,
-        **AWS_RETRIES,
     )
 
-    add_spark_steps = ErasingEmrAddStepsOperator(
+    add_spark_steps = RetrySafeEmrAddStepsOperator(
         task_id="add_spark_steps",
         job_flow_id=create_emr_cluster.output,
-        steps=spark_steps(CONFIG),
-        erase_step=erase_step(CONFIG),
-        erasure_requests=PENDING_ERASURES,
+        steps=plan["steps"],
         **AWS,
-        **AWS_RETRIES,
     )
 
-    watch_spark_steps = PublishingStepSensor(
+    watch_spark_steps = ExplainedStepSensor(
         task_id="watch_spark_steps",
-        config=CONFIG,
-        model=MODEL,
-        ingest_date=INGEST_DATE,
         job_flow_id=create_emr_cluster.output,
-        step_id="{{ ti.xcom_pull(task_ids='add_spark_steps')[-1] }}",
+        step_id=add_spark_steps.output[LAST_STEP_XCOM],
         deferrable=True,
-        poke_interval=CONFIG.step_poke_seconds,
-        max_attempts=STEPS_TIMEOUT // CONFIG.step_poke_seconds,
+        poke_interval=CONFIG.poke_seconds,
+        max_attempts=int(STEPS_TIMEOUT.total_seconds()) // CONFIG.poke_seconds,
         **AWS,
-        **AWS_RETRIES,
     )
 
-    terminate_emr_cluster = CostRecordingEmrTerminateJobFlowOperator(
+    published = publish_outputs.override(outlets=[features_asset(CONFIG), pca_asset(CONFIG)])()
+
+    terminate_emr_cluster = EmrTerminateJobFlowOperator(
         task_id="terminate_emr_cluster",
         job_flow_id=create_emr_cluster.output,
-        costs_uri=CONFIG.costs_uri,
         **AWS,
-        **AWS_RETRIES,
     ).as_teardown(setups=create_emr_cluster)
+
+    cost = record_cost(create_emr_cluster.output, plan["plan"]).as_teardown(
+        setups=create_emr_cluster
+    )
 
     chain(
         wait_for_new_images,
+        plan,
         create_emr_cluster,
         add_spark_steps,
         watch_spark_steps,
+        published,
         terminate_emr_cluster,
+        cost,
     )

@@ -42,13 +42,13 @@ def airflow_environment(endpoint: str, home: Path, bucket: str) -> dict[str, str
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(connection),
-        "FRUITS_REGION": REGION,
         "FRUITS_DATA_BUCKET": bucket,
         "FRUITS_ARTIFACTS_URI": f"s3://{bucket}/artifacts/",
         "FRUITS_LOGS_URI": f"s3://{bucket}/emr-logs/",
         "FRUITS_SENSOR_TIMEOUT_SECONDS": "60",
-        "FRUITS_SENSOR_POKE_SECONDS": "5",
-        "FRUITS_STEP_POKE_SECONDS": "3",
+        "FRUITS_POKE_SECONDS": "3",
+        # The local AWS answers at once: a retry need not wait Airflow's default 5 minutes.
+        "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
     }
 
 

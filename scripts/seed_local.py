@@ -49,7 +49,7 @@ def main() -> None:
     )
     # The compose file passes every FRUITS_ variable, empty when .env leaves it to its default.
     parser.add_argument("--bucket", default=os.environ.get("FRUITS_DATA_BUCKET") or "fruits-data")
-    parser.add_argument("--region", default=os.environ.get("FRUITS_REGION") or REGION)
+    parser.add_argument("--region", default=REGION)
     parser.add_argument(
         "--days-ago", type=int, default=1, help="upload date of the images (default: yesterday)"
     )

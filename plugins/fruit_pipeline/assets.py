@@ -14,9 +14,7 @@ from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Asset
 
 from fruit_pipeline.config import PipelineConfig
-from fruit_pipeline.erasure import complete_requests
-from fruit_pipeline.step_failures import ExplainedStepSensor
-from fruits_contract.layout import LATEST, SKIPPED, partition, summary_key
+from fruits_contract.layout import LATEST
 
 FEATURES_ASSET_NAME = "fruit_features.features"
 PCA_ASSET_NAME = "fruit_features.pca"
@@ -87,52 +85,3 @@ def read_json(s3: S3Hook, uri: str) -> dict[str, Any] | None:
     if not s3.check_for_key(key, bucket):
         return None
     return json.loads(s3.read_key(key, bucket))
-
-
-class PublishingStepSensor(ExplainedStepSensor):
-    """The step sensor, which also records the two asset events once the steps succeeded,
-    and completes the erasure requests the run applied (their counts in the features event).
-
-    A failed step fails this task and a skipped run never reaches it: neither records an
-    event. A succeeded step's output that cannot be found is logged as a warning, and named
-    in the event's extra under "missing": the steps succeeded, so the event is recorded.
-    `model` and `ingest_date` are templated, as the steps' own arguments are.
-    """
-
-    template_fields = (*ExplainedStepSensor.template_fields, "model", "ingest_date")
-
-    def __init__(
-        self, *, config: PipelineConfig, model: str, ingest_date: str, **kwargs: Any
-    ) -> None:
-        self.features = features_asset(config)
-        self.pca = pca_asset(config)
-        self.erasure_uri = config.erasure_uri
-        super().__init__(outlets=[self.features, self.pca], **kwargs)
-        self.model = model
-        self.ingest_date = ingest_date
-
-    def execute(self, context: Any) -> None:
-        super().execute(context)  # defers, unless the last step has already ended
-        self.record_outputs(context)
-
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
-        super().execute_complete(context, event)
-        self.record_outputs(context)
-
-    def record_outputs(self, context: Any) -> None:
-        s3 = S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
-        summary_uri = f"{self.features.uri.rstrip('/')}/{summary_key(self.model, self.ingest_date)}"
-        pca_root = f"{self.pca.uri.rstrip('/')}/{partition('model', self.model)}/"
-        features = features_extra(read_json(s3, summary_uri), summary_uri)
-        # The steps have succeeded: the requests erase applied in this run are complete.
-        features["erasure"] = complete_requests(s3, self.erasure_uri, context["run_id"])
-        pca = pca_extra(
-            read_json(s3, pca_root + LATEST), pca_root, read_json(s3, pca_root + SKIPPED)
-        )
-        for asset, extra in ((self.features, features), (self.pca, pca)):
-            if "missing" in extra:
-                self.log.warning("%s: %s", asset.name, extra)
-            context["outlet_events"][asset].extra = extra
-        self.log.info(
-            "asset events: %s %s; %s %s", self.features.name, features, self.pca.name, pca
-        )

@@ -1,6 +1,7 @@
-"""The pipeline's configuration: environment variables, read in this one place.
+"""The pipeline's settings: FRUITS_* environment variables, read in this one place.
 
-Every variable has a documented default (docs/dag.md, .env.example). Nothing here touches the
+PipelineConfig is their one definition: .env.example, the compose file and docs/dag.md's
+table are checked against it (tests/docker, tests/test_docs.py). Nothing here touches the
 network or Airflow's metadata database, so the DAG file can read it at parse time.
 """
 
@@ -14,7 +15,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fruit_pipeline.prices import INSTANCES
+from fruits_contract.layout import (
+    COSTS_PREFIX,
+    DATA_PREFIXES,
+    ERASURE_PREFIX,
+    FEATURES_PREFIX,
+    IMAGES_PREFIX,
+    PCA_PREFIX,
+)
 
 PREFIX = "FRUITS_"
 # S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and
@@ -23,18 +31,14 @@ BUCKET = r"(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # Each pattern must match a whole value (re.fullmatch): "$" alone would let a trailing
 # newline through ("fruits-data\n"), and nothing here may carry whitespace.
 S3_FOLDER_URI = rf"s3://{BUCKET}/(?:[^/\s]+/)*"  # s3://bucket/ or s3://bucket/a/b/
-KEY_PREFIX = r"(?:[^/\s]+/)+"  # a/ or a/b/: relative, ending with /
 REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"  # eu-west-1, us-gov-west-1
-MODEL_FILE = rf"deployed|s3://{BUCKET}/\S+\.onnx"
 # IAM's rule for role and instance profile names.
 IAM_NAME = r"[\w+=,.@-]{1,64}"
-MAX_CORE_NODES = 20
 # Airflow's rule for connection ids (airflow.models.connection).
 CONNECTION_ID = r"[\w.-]{1,250}"
 # EMR's security configuration names (CloudFormation's stack-name-emr among them).
 SECURITY_CONFIGURATION = r"[\w.+=,@-]{1,256}"
 SUBNET_ID = r"subnet-[0-9a-f]{8,17}"
-EMR_RELEASE = r"emr-7\.\d+\.\d+"
 SNS_TOPIC_ARN = rf"arn:aws[a-z-]*:sns:{REGION}:\d{{12}}:[\w-]{{1,256}}"
 
 
@@ -50,64 +54,31 @@ def full_match(pattern: str, example: str):
     return AfterValidator(check)
 
 
-KeyPrefix = Annotated[str, full_match(KEY_PREFIX, "a/ or a/b/ (no leading /, a trailing /)")]
 S3FolderUri = Annotated[str, full_match(S3_FOLDER_URI, "s3://bucket/ or s3://bucket/a/b/")]
 IamName = Annotated[str, full_match(IAM_NAME, "an IAM name: 1-64 of A-Z a-z 0-9 +=,.@_-")]
-PricedInstanceType = Annotated[
-    str,
-    full_match("|".join(map(re.escape, INSTANCES)), "a priced type: " + ", ".join(INSTANCES)),
-]
 OptionalName = Annotated[
     str, full_match(f"(?:{SECURITY_CONFIGURATION})?", "a name: A-Z a-z 0-9 _.+=,@- or empty")
 ]
 
 
 class PipelineConfig(BaseModel):
-    """One field per FRUITS_<NAME> variable."""
+    """One field per FRUITS_<NAME> variable: where the pipeline's data and logs are, who it
+    runs as, how it is told of trouble, and how long it waits. Everything else is tuning
+    (fruit_pipeline.tuning) or a run's param."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     aws_conn_id: Annotated[str, full_match(CONNECTION_ID, "an Airflow connection id")] = Field(
-        "aws_default", description="Airflow connection to AWS"
-    )
-    region: Annotated[str, full_match(REGION, "eu-west-1")] = Field(
-        "eu-west-1", description="AWS region: the photos come from EU users"
+        "aws_default", description="Airflow connection to AWS; its region_name is the region"
     )
     data_bucket: Annotated[str, full_match(BUCKET, "an S3 bucket name: fruits-data")] = Field(
-        "fruits-data", description="bucket of images and results"
-    )
-    images_prefix: KeyPrefix = Field("images/", description="where photos land, a folder a class")
-    features_prefix: KeyPrefix = Field("features/", description="featurize output")
-    pca_prefix: KeyPrefix = Field("pca/", description="PCA output: versions, each day appended")
-    pca_keep_versions: int = Field(
-        3, ge=1, description="PCA versions kept, the published one included"
-    )
-    pca_drift: float = Field(
-        0.005,
-        gt=0,
-        lt=1,
-        description="refit PCA when its components keep this much less of the variance than due",
-    )
-    pca_refit_days: int = Field(30, ge=1, description="refit PCA at least this often, in days")
-    costs_prefix: KeyPrefix = Field(
-        "costs/", description="each run's cost record, ingest_date=<date>/<cluster id>.json"
-    )
-    erasure_prefix: KeyPrefix = Field(
-        "erasure/", description="erasure requests (requests/), and their records (done/)"
+        "fruits-data", description="bucket of images, results and erasure requests"
     )
     artifacts_uri: S3FolderUri = Field(
         "s3://fruits-data/artifacts/",
         description="job scripts, package, bootstrap, requirements, ONNX models",
     )
     logs_uri: S3FolderUri = Field("s3://fruits-data/emr-logs/", description="EMR LogUri")
-    model_file: Annotated[
-        str, full_match(MODEL_FILE, "deployed, or the s3:// URI of an .onnx file")
-    ] = Field(
-        "deployed",
-        description="deployed (<artifacts>/models/<model>.onnx, exported by scripts.deploy) "
-        "or the s3:// URI of an ONNX file",
-    )
-    emr_release: Annotated[str, full_match(EMR_RELEASE, "emr-7.x.y")] = Field("emr-7.9.0")
     job_flow_role: IamName = Field("EMR_EC2_DefaultRole", description="instance profile")
     service_role: IamName = Field("EMR_DefaultRole", description="EMR service role")
     security_configuration: OptionalName = Field(
@@ -116,36 +87,6 @@ class PipelineConfig(BaseModel):
     subnet_id: Annotated[str, full_match(f"(?:{SUBNET_ID})?", "subnet-0123abcd, or empty")] = Field(
         "", description="subnet of the clusters; EMR's default if empty"
     )
-    primary_instance_type: PricedInstanceType = Field("m5.xlarge")
-    core_instance_type: PricedInstanceType = Field(
-        "m5.2xlarge", description="core nodes' type when the UI param leaves it automatic"
-    )
-    core_instance_count: int | None = Field(
-        None,
-        ge=0,
-        le=MAX_CORE_NODES,
-        description="default of the UI param: core nodes (0: a single node); automatic if unset",
-    )
-    target_featurize_minutes: float = Field(
-        20, gt=0, le=720, description="automatic sizing: the work should take at most this"
-    )
-    max_core_nodes: int = Field(
-        10, ge=1, le=MAX_CORE_NODES, description="automatic sizing: at most this many core nodes"
-    )
-    spot_timeout_minutes: int = Field(
-        20, ge=5, le=1440, description="spot: switch to on-demand after waiting this long"
-    )
-    idle_timeout_seconds: int = Field(
-        3600,
-        ge=60,
-        le=7 * 24 * 3600,  # EMR's range
-        description="auto-termination: the safety net behind the teardown",
-    )
-    sensor_timeout_seconds: int = Field(
-        6 * 3600, ge=0, description="how long to wait for new images before skipping the run"
-    )
-    sensor_poke_seconds: int = Field(300, ge=1, description="interval between S3 listings")
-    step_poke_seconds: int = Field(60, ge=1, description="interval between EMR step checks")
     alerts_topic_arn: Annotated[
         str,
         full_match(f"(?:{SNS_TOPIC_ARN})?", "arn:aws:sns:eu-west-1:123456789012:name, or empty"),
@@ -153,50 +94,49 @@ class PipelineConfig(BaseModel):
     run_alert_minutes: float = Field(
         360, gt=0, le=720, description="alert when a run is still running this long after queued"
     )
-    aws_retry_delay_seconds: int = Field(
-        30, ge=1, le=600, description="first retry of a failed EMR call; doubles, up to 10 min"
+    sensor_timeout_seconds: int = Field(
+        6 * 3600, ge=0, description="how long to wait for new images before skipping the run"
+    )
+    poke_seconds: int = Field(
+        60, ge=1, le=3600, description="between two looks at S3 (new images) or EMR (the steps)"
     )
 
     @model_validator(mode="after")
     def _locations_do_not_overlap(self) -> PipelineConfig:
-        """A prefix inside another would make one step read or overwrite another's data:
-        PCA rows written into the features, for example."""
+        """A location inside another would make one step read or overwrite another's data:
+        EMR's logs written among the images, for example."""
         locations = {
-            "images_prefix": self.images_uri,
-            "features_prefix": self.features_uri,
-            "pca_prefix": self.pca_uri,
-            "erasure_prefix": self.erasure_uri,
-            "costs_prefix": self.costs_uri,
-            "artifacts_uri": self.artifacts_uri,
-            "logs_uri": self.logs_uri,
+            f"{PREFIX}ARTIFACTS_URI": self.artifacts_uri,
+            f"{PREFIX}LOGS_URI": self.logs_uri,
+            **{
+                f"the pipeline's {prefix}": f"s3://{self.data_bucket}/{prefix}"
+                for prefix in DATA_PREFIXES
+            },
         }
         for (name, uri), (other, other_uri) in combinations(locations.items(), 2):
             if uri.startswith(other_uri) or other_uri.startswith(uri):
-                raise ValueError(
-                    f"{PREFIX}{name.upper()} ({uri}) and {PREFIX}{other.upper()} ({other_uri}) "
-                    "overlap"
-                )
+                raise ValueError(f"{name} ({uri}) and {other} ({other_uri}) overlap")
         return self
 
     @property
     def images_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{self.images_prefix}"
+        return f"s3://{self.data_bucket}/{IMAGES_PREFIX}"
 
     @property
     def features_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{self.features_prefix}"
+        return f"s3://{self.data_bucket}/{FEATURES_PREFIX}"
 
     @property
     def pca_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{self.pca_prefix}"
+        return f"s3://{self.data_bucket}/{PCA_PREFIX}"
 
     @property
     def erasure_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{self.erasure_prefix}"
+        return f"s3://{self.data_bucket}/{ERASURE_PREFIX}"
 
     @property
     def costs_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{self.costs_prefix}"
+        return f"s3://{self.data_bucket}/{COSTS_PREFIX}"
 
     def artifact(self, name: str) -> str:
         return f"{self.artifacts_uri.rstrip('/')}/{name}"

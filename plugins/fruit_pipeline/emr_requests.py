@@ -3,8 +3,9 @@
 Values that depend on the run are Jinja templates, rendered by Airflow as native objects
 (the DAG sets render_template_as_native_obj). Step arguments are written "--name=value" so
 that a value such as 0.95 stays a string. The cluster's instances depend on the day's size:
-create_emr_cluster adds them (instance_capacity) to the rendered request. Tests render every
-variant and validate it against botocore's own EMR service model.
+plan_cluster chooses them (instance_capacity), and the steps (erase first when requests are
+pending). Tests render every variant and validate it against botocore's own EMR service
+model.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.sizing import ClusterShape, interchangeable
+from fruit_pipeline.tuning import EMR_RELEASE, IDLE_TIMEOUT_SECONDS, SPOT_TIMEOUT_MINUTES
 from fruits_contract.artifacts import (
     BOOTSTRAP_SCRIPT,
     EMR_REQUIREMENTS,
@@ -22,6 +24,7 @@ from fruits_contract.artifacts import (
 )
 from fruits_contract.jobs import ERASE, FEATURIZE, PCA, JobSpec
 from fruits_contract.layout import partition
+from fruits_contract.refit import DRIFT, KEEP_VERSIONS, REFIT_DAYS
 
 PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
 # A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
@@ -46,12 +49,15 @@ CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
 RUN_TAG, DAG_TAG, INTERVAL_TAG = "run_id", "dag_id", "data_interval"
 
 
-def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
+def job_flow_overrides(
+    config: PipelineConfig, dag_id: str, instances: Any = None
+) -> dict[str, Any]:
     """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements; its
-    instances are create_emr_cluster's choice (instance_capacity)."""
+    instances (groups or fleets, and the subnet) are plan_cluster's choice, an XComArg in the
+    DAG (instance_capacity)."""
     request = {
         "Name": f"{dag_id} {RUN_ID}",
-        "ReleaseLabel": config.emr_release,
+        "ReleaseLabel": EMR_RELEASE,
         "LogUri": config.logs_uri,
         "Applications": [{"Name": "Spark"}],
         "Configurations": [
@@ -79,11 +85,8 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
                 },
             }
         ],
-        "Instances": {
-            "KeepJobFlowAliveWhenNoSteps": True,
-            "TerminationProtected": False,
-        },
-        "AutoTerminationPolicy": {"IdleTimeout": config.idle_timeout_seconds},
+        "Instances": instances or {},
+        "AutoTerminationPolicy": {"IdleTimeout": IDLE_TIMEOUT_SECONDS},
         "JobFlowRole": config.job_flow_role,
         "ServiceRole": config.service_role,
         "VisibleToAllUsers": True,
@@ -102,7 +105,9 @@ def job_flow_overrides(config: PipelineConfig, dag_id: str) -> dict[str, Any]:
 def instance_capacity(config: PipelineConfig, shape: ClusterShape, spot: bool) -> dict[str, Any]:
     """The request's instances for shape: instance groups on-demand; with spot core nodes, an
     instance fleet of interchangeable types that switches to on-demand after
-    FRUITS_SPOT_TIMEOUT_MINUTES without spot capacity (instance groups cannot)."""
+    SPOT_TIMEOUT_MINUTES without spot capacity (instance groups cannot). The cluster waits
+    for the DAG's steps, and its teardown."""
+    alive = {"KeepJobFlowAliveWhenNoSteps": True, "TerminationProtected": False}
     subnet = {"Ec2SubnetId": config.subnet_id} if config.subnet_id else {}
     primary = {"Name": "Primary", "InstanceType": shape.primary_type}
     if not (spot and shape.core_nodes):
@@ -117,7 +122,7 @@ def instance_capacity(config: PipelineConfig, shape: ClusterShape, spot: bool) -
                     "InstanceCount": shape.core_nodes,
                 }
             )
-        return {"InstanceGroups": groups, **subnet}
+        return {**alive, "InstanceGroups": groups, **subnet}
     fleets = [
         {
             "Name": "Primary",
@@ -135,7 +140,7 @@ def instance_capacity(config: PipelineConfig, shape: ClusterShape, spot: bool) -
             ],
             "LaunchSpecifications": {
                 "SpotSpecification": {
-                    "TimeoutDurationMinutes": config.spot_timeout_minutes,
+                    "TimeoutDurationMinutes": SPOT_TIMEOUT_MINUTES,
                     "TimeoutAction": "SWITCH_TO_ON_DEMAND",
                     "AllocationStrategy": "price-capacity-optimized",
                 },
@@ -144,15 +149,10 @@ def instance_capacity(config: PipelineConfig, shape: ClusterShape, spot: bool) -
         },
     ]
     return {
+        **alive,
         "InstanceFleets": fleets,
         **({"Ec2SubnetIds": [config.subnet_id]} if config.subnet_id else {}),
     }
-
-
-def model_file_argument(config: PipelineConfig) -> str:
-    if config.model_file == "deployed":
-        return config.artifact(model_file(MODEL))
-    return config.model_file
 
 
 def spark_submit(config: PipelineConfig, job: JobSpec, arguments: list[str]) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--input={config.images_uri}",
             f"--output={config.features_uri}",
             f"--model={MODEL}",
-            f"--model-file={model_file_argument(config)}",
+            f"--model-file={config.artifact(model_file(MODEL))}",
             f"--take={TAKE}",
             f"--as-of={AS_OF}",
             f"--ingest-date={INGEST_DATE}",
@@ -199,9 +199,9 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
             f"--output={config.pca_uri}{partition('model', MODEL)}/",
             f"--model={MODEL}",
             PCA_SIZE,
-            f"--keep-versions={config.pca_keep_versions}",
-            f"--drift={config.pca_drift}",
-            f"--refit-days={config.pca_refit_days}",
+            f"--keep-versions={KEEP_VERSIONS}",
+            f"--drift={DRIFT}",
+            f"--refit-days={REFIT_DAYS}",
             f"--mode={PCA_MODE}",
             "--skip-too-few",  # a fresh deployment, or an erasure that left too few rows
         ],
@@ -209,9 +209,9 @@ def spark_steps(config: PipelineConfig) -> list[dict[str, Any]]:
     return [featurize, pca]
 
 
-def erase_step(config: PipelineConfig) -> dict[str, Any]:
+def erase_step(config: PipelineConfig, region: str | None) -> dict[str, Any]:
     """The step that applies the pending erasure requests, added before the others when the
-    first task found some (fruit_pipeline.erasure)."""
+    first task found some (fruit_pipeline.erasure); region: the AWS connection's."""
     return spark_submit(
         config,
         ERASE,
@@ -221,6 +221,6 @@ def erase_step(config: PipelineConfig) -> dict[str, Any]:
             f"--features={config.features_uri}",
             f"--pca={config.pca_uri}",
             f"--run-id={RUN_ID}",
-            f"--region={config.region}",
+            *([f"--region={region}"] if region else []),
         ],
     )

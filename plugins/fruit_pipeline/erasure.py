@@ -1,5 +1,6 @@
-"""The Airflow side of erasure requests (fruits_contract.erasure): the erase step added when
-the first task found requests, and their completion once the run's steps have succeeded."""
+"""The Airflow side of erasure requests (fruits_contract.erasure): their completion once the
+run's steps have succeeded (publish_outputs). plan_cluster adds the erase step when
+wait_for_new_images found requests."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from fruit_pipeline.retry_safe import RetrySafeEmrAddStepsOperator
 from fruits_contract.erasure import (
     APPLIED,
     COUNTED_PLACES,
@@ -22,28 +22,6 @@ from fruits_contract.erasure import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class ErasingEmrAddStepsOperator(RetrySafeEmrAddStepsOperator):
-    """Adds `erase_step` before the steps when `erasure_requests` (templated: the first
-    task's count of pending requests) is more than none."""
-
-    template_fields = (
-        *RetrySafeEmrAddStepsOperator.template_fields,
-        "erase_step",
-        "erasure_requests",
-    )
-
-    def __init__(self, *, erase_step: dict[str, Any], erasure_requests: Any, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.erase_step = erase_step
-        self.erasure_requests = erasure_requests
-
-    def execute(self, context: Any) -> list[str]:
-        if self.erasure_requests:
-            self.log.info("%s erasure request(s) pending: erase runs first", self.erasure_requests)
-            self.steps = [self.erase_step, *self.steps]
-        return super().execute(context)
 
 
 def complete_requests(s3: S3Hook, erasure_uri: str, run_id: str) -> dict[str, int]:
@@ -111,12 +89,19 @@ def complete(s3: Any, bucket: str, prefix: str, applied_key: str, record: dict) 
         ContentType="application/json",
     )
     # Every version of the request, by id: its older versions name images too. A version
-    # written since this listing stays, and is the next run's request. One DeleteObject each,
-    # not the hook's delete_objects (DeleteObjects): moto authorizes that batch against the
-    # bucket's ARN, not each key's, and its IAM enforcement could then not check the policy.
-    for version in versions:
-        s3.delete_object(Bucket=bucket, Key=record["key"], VersionId=version["VersionId"])
-    s3.delete_object(Bucket=bucket, Key=applied_key)
+    # written since this listing stays, and is the next run's request. One DeleteObjects, which
+    # S3 authorizes key by key (s3:DeleteObjectVersion, s3:DeleteObject) and answers key by
+    # key: a key it could not delete fails the task, and its retry deletes what is left.
+    doomed = [{"Key": record["key"], "VersionId": version["VersionId"]} for version in versions]
+    doomed.append({"Key": applied_key})
+    errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}).get(
+        "Errors", []
+    )
+    if errors:
+        raise AirflowException(
+            f"erasure request {record['request']}: S3 kept {len(errors)} of its object(s): "
+            + ", ".join(sorted({error["Code"] for error in errors}))
+        )
     log.info(
         "erasure request %s %s and complete: %s",
         record["request"],

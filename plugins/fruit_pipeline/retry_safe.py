@@ -23,6 +23,9 @@ from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from fruit_pipeline.emr_requests import DAG_TAG, INTERVAL_TAG, RUN_TAG
 
+# The XCom of add-steps that the step sensor watches: the last step, which ends after the
+# others (ActionOnFailure CANCEL_AND_WAIT cancels it when one before it fails).
+LAST_STEP_XCOM = "last_step_id"
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING"]
 # botocore's own ClusterTerminated waiter fails on TERMINATED_WITH_ERRORS, which is an end too.
 CLUSTER_ENDED = WaiterModel(
@@ -121,7 +124,8 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
 
 class RetrySafeEmrAddStepsOperator(EmrAddStepsOperator):
     """EmrAddStepsOperator that adds only the steps, by name, the cluster does not have yet,
-    and returns the ids of all of them, in the order of `steps`."""
+    and returns the ids of all of them, in the order of `steps`; the last one's id is the
+    XCom LAST_STEP_XCOM too."""
 
     def execute(self, context: Any) -> list[str]:
         existing: dict[str, str] = {}
@@ -139,4 +143,6 @@ class RetrySafeEmrAddStepsOperator(EmrAddStepsOperator):
             )
         self.steps = [step for step in self.steps if step["Name"] not in existing]
         added = iter(super().execute(context) if self.steps else [])
-        return [existing[name] if name in existing else next(added) for name in wanted]
+        ids = [existing[name] if name in existing else next(added) for name in wanted]
+        context["ti"].xcom_push(key=LAST_STEP_XCOM, value=ids[-1])
+        return ids

@@ -17,9 +17,6 @@ from fruits_contract.erasure import REQUESTS, is_request_key
 from fruits_contract.image_files import is_apple_double, is_image
 from fruits_contract.landing import OUTSIDE, LandingState, is_day_folder
 
-ERASURE_REQUESTS_XCOM = "erasure_requests"
-NEW_IMAGES_XCOM = "new_images"  # {"images": count, "bytes": total}: the cluster's size
-
 
 def counted(item: dict[str, Any]) -> bool:
     """An image featurize can take: the job's own definition (fruits_contract.image_files).
@@ -91,20 +88,24 @@ class NewImagesSensor(S3KeySensor):
         self.landing_state = landing_state  # s3://bucket/features/_landing/model=<cnn>.json
         super().__init__(deferrable=True, **kwargs)
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Any) -> dict[str, int]:
+        """What was found, as the task's XCom: {"images", "bytes", "erasure_requests"}."""
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
-        self._poke_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
+        return self.look_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
     def poke(self, context: Any) -> bool:
         """Every open folder is listed, even once one has new images: the cluster is sized
-        from all of them (NEW_IMAGES_XCOM)."""
-        erasures = self.pending_erasures(context)
-        found = self.new_images(context)  # key -> size of each new image
-        if not (found or erasures):
+        from all of them (self.found, the task's XCom)."""
+        erasures = self.pending_erasures()
+        new = self.new_images(context)  # key -> size of each new image
+        self.found = {
+            "images": len(new),
+            "bytes": sum(new.values()),
+            "erasure_requests": erasures,
+        }
+        if not (new or erasures):
             return False
-        tally = {"images": len(found), "bytes": sum(found.values())}
-        context["ti"].xcom_push(key=NEW_IMAGES_XCOM, value=tally)
-        self.log.info("%d new image(s), %d bytes", tally["images"], tally["bytes"])
+        self.log.info("%d new image(s), %d bytes", self.found["images"], self.found["bytes"])
         return True
 
     def new_images(self, context: Any) -> dict[str, int]:
@@ -161,25 +162,24 @@ class NewImagesSensor(S3KeySensor):
                 listed[folder] = self.objects(bucket, f"{prefix}{folder}/")
         return listed
 
-    def pending_erasures(self, context: Any) -> int:
-        """How many erasure requests wait (up to a page of them), pushed as the XCom
-        ERASURE_REQUESTS_XCOM: the steps then start with erase. A request is a reason to run
-        on a day without images; a folder marker or another file under requests/ is not."""
+    def pending_erasures(self) -> int:
+        """How many erasure requests wait (up to a page of them): the steps then start with
+        erase. A request is a reason to run on a day without images; a folder marker or
+        another file under requests/ is not."""
         bucket, prefix = self.hook.parse_s3_url(self.erasure_requests)
         listed = self.hook.list_keys(bucket, prefix, page_size=1000, max_items=1000)
         erasure_prefix = prefix.removesuffix(REQUESTS)
         pending = sum(is_request_key(key, erasure_prefix) for key in listed)
-        context["ti"].xcom_push(key=ERASURE_REQUESTS_XCOM, value=pending)
         if pending:
             self.log.info("%d erasure request(s) pending under %s", pending, self.erasure_requests)
         return pending
 
-    def resume(self, context: Any, event: dict[str, Any]) -> None:
-        self._poke_or_defer(context, datetime.fromisoformat(event["deadline"]))
+    def resume(self, context: Any, event: dict[str, Any]) -> dict[str, int]:
+        return self.look_or_defer(context, datetime.fromisoformat(event["deadline"]))
 
-    def _poke_or_defer(self, context: Any, deadline: datetime) -> None:
+    def look_or_defer(self, context: Any, deadline: datetime) -> dict[str, int]:
         if self.poke(context):
-            return
+            return self.found
         remaining = (deadline - datetime.now(UTC)).total_seconds()
         if remaining <= 0:
             message = (

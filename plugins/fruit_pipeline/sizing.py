@@ -25,6 +25,12 @@ from fruit_pipeline.prices import (
     PCA_REFIT_VCPU_SECONDS_PER_ROW,
     START_MINUTES,
 )
+from fruit_pipeline.tuning import (
+    AUTOMATIC_MAX_CORE_NODES,
+    CORE_INSTANCE_TYPE,
+    PRIMARY_INSTANCE_TYPE,
+    TARGET_FEATURIZE_MINUTES,
+)
 
 
 @dataclass(frozen=True)
@@ -37,12 +43,28 @@ class Workload:
 
 @dataclass(frozen=True)
 class Sizing:
-    """What the rule may choose from, and how fast the work should go."""
+    """What the rule may choose from, and how fast the work should go. A target shorter
+    than a node's start-up is refused: a core node added to meet it would take longer to
+    start than the time it saves."""
 
     primary_type: str
     core_type: str
     target_minutes: float
     max_core_nodes: int
+
+    def __post_init__(self) -> None:
+        if self.target_minutes < START_MINUTES:
+            raise ValueError(
+                f"a target of {self.target_minutes:g} min is shorter than a node's start-up "
+                f"({START_MINUTES:g} min): adding a core node cannot meet it"
+            )
+        if self.max_core_nodes < 1:
+            raise ValueError("the sizing must allow at least one core node")
+
+
+AUTOMATIC = Sizing(
+    PRIMARY_INSTANCE_TYPE, CORE_INSTANCE_TYPE, TARGET_FEATURIZE_MINUTES, AUTOMATIC_MAX_CORE_NODES
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +135,7 @@ def work_minutes(workload: Workload, vcpus: int) -> float:
 
 def choose(
     workload: Workload,
-    sizing: Sizing,
+    sizing: Sizing = AUTOMATIC,
     core_nodes: int | None = None,
     core_type: str | None = None,
 ) -> ClusterShape:
@@ -130,15 +152,16 @@ def choose(
 
     if core_nodes is not None:
         return shape(core_nodes, f"core_instance_count={core_nodes} asked for")
-    alone = shape(0, f"the primary alone does it within {sizing.target_minutes:g} min")
-    if alone.work_minutes <= sizing.target_minutes:
+    target = sizing.target_minutes
+    alone = shape(0, f"the primary alone does it within {target:g} min")
+    if alone.work_minutes <= target:
         return alone
-    spread = sizing.target_minutes * 60 - PCA_APPEND_SECONDS
-    needed = math.ceil(work_vcpu_seconds(workload) / (max(spread, 1.0) * core_vcpus))
+    spread = target * 60 - PCA_APPEND_SECONDS  # positive: Sizing refuses a shorter target
+    needed = math.ceil(work_vcpu_seconds(workload) / (spread * core_vcpus))
     if needed > sizing.max_core_nodes:
         return shape(
             sizing.max_core_nodes,
-            f"{needed} core nodes would do it within {sizing.target_minutes:g} min; "
-            f"capped at FRUITS_MAX_CORE_NODES={sizing.max_core_nodes}",
+            f"{needed} core nodes would do it within {target:g} min; "
+            f"capped at {sizing.max_core_nodes}",
         )
-    return shape(needed, f"the fewest core nodes that do it within {sizing.target_minutes:g} min")
+    return shape(needed, f"the fewest core nodes that do it within {target:g} min")

@@ -101,15 +101,15 @@ class ExplainedStepSensor(EmrStepSensor):
         try:
             return super().poke(context)
         except AirflowException as error:
-            self._fail_explained(error)
+            self.fail_explained(error)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
         try:
             super().execute_complete(context, event)
         except AirflowException as error:
-            self._fail_explained(error)
+            self.fail_explained(error)
 
-    def _fail_explained(self, error: AirflowException) -> None:
+    def fail_explained(self, error: AirflowException) -> None:
         """A step that failed fails the task for good: watching it again cannot change it.
         Anything else (the trigger's own error, say) stays an error the task retries."""
         emr = EmrHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).conn

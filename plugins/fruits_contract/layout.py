@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+# The data bucket's folders: where the app uploads photos (a folder a day: fruits_contract.
+# landing), the two jobs' outputs, the erasure requests and their records, the cost records.
+IMAGES_PREFIX = "images/"
+FEATURES_PREFIX = "features/"
+PCA_PREFIX = "pca/"
+ERASURE_PREFIX = "erasure/"
+COSTS_PREFIX = "costs/"
+DATA_PREFIXES = (IMAGES_PREFIX, FEATURES_PREFIX, PCA_PREFIX, ERASURE_PREFIX, COSTS_PREFIX)
 # A features dataset is partitioned <root>/model=<cnn>/ingest_date=<YYYY-MM-DD>/, and so are
 # its rejections and summaries.
 PARTITION_COLUMNS = ("model", "ingest_date")

@@ -71,7 +71,7 @@ def main() -> None:
         print(f"uploaded {uploaded} files in {upload_seconds:.0f}s", flush=True)
 
         environment = airflow_environment(aws.endpoint, run_folder / "airflow-home", BUCKET)
-        environment["FRUITS_STEP_POKE_SECONDS"] = "10"
+        environment["FRUITS_POKE_SECONDS"] = "10"
         airflow(environment, "db", "migrate", log=log)
         run_date = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
         watch = WorkerMemoryWatch()

@@ -105,7 +105,7 @@ def one_case(older: int) -> dict:
         closed_as_daily_runs_leave_them(s3)
         print(f"{older} older objects stored in {time.perf_counter() - started:.0f}s", flush=True)
         environment = airflow_environment(aws.endpoint, folder / "airflow-home", BUCKET)
-        environment["FRUITS_STEP_POKE_SECONDS"] = "10"
+        environment["FRUITS_POKE_SECONDS"] = "10"
         log = folder / "airflow.log"
         airflow(environment, "db", "migrate", log=log)
         rounds = []

@@ -1,4 +1,5 @@
-"""The DAG's shape: five tasks in order, the provider's operators, the teardown, the schedule."""
+"""The DAG's shape: the provider's five operators in order, three small tasks for the side
+effects around them, the teardowns, the schedule."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import itertools
 import shutil
 
 import pendulum
-import pytest
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
     EmrCreateJobFlowOperator,
@@ -17,13 +17,23 @@ from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 
 from tests.airflow_env import ROOT, run_bare_python
 
-TASKS = {
+PROVIDER_OPERATORS = {
     "wait_for_new_images": S3KeySensor,
     "create_emr_cluster": EmrCreateJobFlowOperator,
     "add_spark_steps": EmrAddStepsOperator,
     "watch_spark_steps": EmrStepSensor,
     "terminate_emr_cluster": EmrTerminateJobFlowOperator,
 }
+ORDER = [
+    "wait_for_new_images",
+    "plan_cluster",
+    "create_emr_cluster",
+    "add_spark_steps",
+    "watch_spark_steps",
+    "publish_outputs",
+    "terminate_emr_cluster",
+    "record_cost",
+]
 
 
 def test_dags_holds_exactly_one_dag_and_it_loads_without_errors(dagbag):
@@ -31,23 +41,37 @@ def test_dags_holds_exactly_one_dag_and_it_loads_without_errors(dagbag):
     assert dagbag.dag_ids == ["fruit_features"]
 
 
-def test_five_tasks_chained_in_order(dag):
-    order = list(TASKS)
-    assert sorted(dag.task_ids) == sorted(order)
-    for position, (upstream, downstream) in enumerate(itertools.pairwise(order), start=1):
+def test_the_five_operators_and_three_small_tasks_chained_in_order(dag):
+    assert sorted(dag.task_ids) == sorted(ORDER)
+    for position, (upstream, downstream) in enumerate(itertools.pairwise(ORDER), start=1):
         upstream_ids = dag.get_task(downstream).upstream_task_ids
         assert upstream in upstream_ids
-        assert upstream_ids <= set(order[:position]), "only earlier tasks (via .output)"
-    for task_id, operator_class in TASKS.items():
+        assert upstream_ids <= set(ORDER[:position]), "only earlier tasks (via .output)"
+    for task_id, operator_class in PROVIDER_OPERATORS.items():
         assert isinstance(dag.get_task(task_id), operator_class)
-
-
-def test_terminate_is_the_teardown_of_create(dag):
     terminate = dag.get_task("terminate_emr_cluster")
+    assert type(terminate) is EmrTerminateJobFlowOperator, "the provider's, as it is"
+    small = [task_id for task_id in ORDER if task_id not in PROVIDER_OPERATORS]
+    assert all(dag.get_task(task_id).task_type == "_PythonDecoratedOperator" for task_id in small)
+
+
+def test_the_plan_reaches_the_create_and_add_steps_requests_as_xcom_args(dag):
+    """No task id in a template string: the dependencies are the XComArgs'."""
+    for task_id in ("create_emr_cluster", "add_spark_steps", "record_cost"):
+        assert "plan_cluster" in dag.get_task(task_id).upstream_task_ids
+    for task in dag.tasks:
+        for field in task.template_fields:
+            assert "xcom_pull" not in repr(getattr(task, field, None)), (task.task_id, field)
+
+
+def test_terminate_and_the_cost_record_are_teardowns_of_create(dag):
     create = dag.get_task("create_emr_cluster")
-    assert terminate.is_teardown
     assert create.is_setup
-    assert "create_emr_cluster" in terminate.upstream_task_ids
+    for task_id in ("terminate_emr_cluster", "record_cost"):
+        teardown = dag.get_task(task_id)
+        assert teardown.is_teardown
+        assert "create_emr_cluster" in teardown.upstream_task_ids
+    assert "terminate_emr_cluster" in dag.get_task("record_cost").upstream_task_ids
 
 
 def test_both_sensors_are_deferrable_and_waiting_for_new_images_soft_fails(dag):
@@ -101,23 +125,8 @@ def test_the_example_consumer_loads_beside_it_scheduled_on_its_pca_asset(dag, tm
     both = DagBag(dag_folder=str(tmp_path))
     assert both.import_errors == {}
     consumer = both.dags["fruit_pca_consumer"]
-    outlets = {asset.name: asset for asset in dag.get_task("watch_spark_steps").outlets}
+    outlets = {asset.name: asset for asset in dag.get_task("publish_outputs").outlets}
     assert set(outlets) == {"fruit_features.features", "fruit_features.pca"}
     assert outlets["fruit_features.pca"].uri == "s3://fruits-data/pca"
     assert outlets["fruit_features.features"].uri == "s3://fruits-data/features"
     assert list(consumer.timetable.asset_condition.objects) == [outlets["fruit_features.pca"]]
-
-
-@pytest.mark.parametrize(
-    ("variable", "value"),
-    [("FRUITS_CORE_INSTANCE_TYPE", "m5 2xlarge"), ("FRUITS_CORE_INSTANCE_COUNT", "21")],
-)
-def test_a_bad_param_default_is_reported_as_its_setting(monkeypatch, variable, value):
-    """Not as Airflow's "not allowed to define a Schedule ... default values are not valid"."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    monkeypatch.setenv(variable, value)
-    errors = DagBag(dag_folder=str(ROOT / "dags")).import_errors
-    (error,) = errors.values()
-    assert variable in error
-    assert "Schedule" not in error

@@ -63,7 +63,7 @@ def environment(moto_endpoint) -> Iterator[None]:
         "FRUITS_ARTIFACTS_URI": f"s3://{BUCKET}/artifacts/",
         "FRUITS_LOGS_URI": f"s3://{BUCKET}/logs/",
         "FRUITS_SENSOR_TIMEOUT_SECONDS": "0",
-        "FRUITS_STEP_POKE_SECONDS": "1",
+        "FRUITS_POKE_SECONDS": "1",
     }
     with mock.patch.dict("os.environ", variables):
         yield
@@ -82,6 +82,8 @@ def run_dag(airflow_db, moto_endpoint):
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
+    for task in dag.tasks:  # Airflow's default_task_retry_delay, read when the SDK was imported
+        task.retry_delay = timedelta(seconds=1)
 
     def run(logical_date=TOMORROW, conf=None):
         return dag.test(logical_date=logical_date, run_conf=conf)
@@ -431,7 +433,6 @@ def stack_airflow_user(moto_endpoint, airflow_db, monkeypatch):
         "extra": {"region_name": REGION, "endpoint_url": moto_endpoint},
     }
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(connection))
-    monkeypatch.setenv("FRUITS_AWS_RETRY_DELAY_SECONDS", "1")  # a denied call fails fast
     for name in ("DATA_BUCKET", "ARTIFACTS_URI", "LOGS_URI"):
         value = os.environ[f"FRUITS_{name}"].replace(BUCKET, IAM_BUCKET)
         monkeypatch.setenv(f"FRUITS_{name}", value)

@@ -143,9 +143,9 @@ def day_two(stack, day_one, tmp_path_factory):
     state, tasks, cluster = stack.run(
         RUN_TWO,
         PYTHONPATH=str(faults),
-        FRUITS_AWS_RETRY_DELAY_SECONDS="1",
+        AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY="1",
         FRUITS_SENSOR_TIMEOUT_SECONDS="300",
-        FRUITS_SENSOR_POKE_SECONDS="3",
+        FRUITS_POKE_SECONDS="3",
     )
     uploader.join()
     return {
@@ -257,7 +257,7 @@ def test_a_day_without_images_waits_deferred_then_is_skipped_with_no_asset_event
     looks again until its timeout, then skips the run."""
     log_before = stack.log.read_text()
     state, tasks, _ = stack.run(
-        "2026-11-10", FRUITS_SENSOR_TIMEOUT_SECONDS="5", FRUITS_SENSOR_POKE_SECONDS="2"
+        "2026-11-10", FRUITS_SENSOR_TIMEOUT_SECONDS="5", FRUITS_POKE_SECONDS="2"
     )
     assert set(tasks.values()) == {"skipped"}, (state, tasks)
     log = stack.log.read_text()[len(log_before) :]

@@ -158,9 +158,8 @@ def stack(tmp_path_factory):
     # (apache/airflow#72716), retry after retry.
     dotenv |= {
         "FRUITS_SENSOR_TIMEOUT_SECONDS": "15",
-        "FRUITS_SENSOR_POKE_SECONDS": "10",
-        "FRUITS_STEP_POKE_SECONDS": "3",
-        "FRUITS_AWS_RETRY_DELAY_SECONDS": "2",
+        "FRUITS_POKE_SECONDS": "10",
+        "AIRFLOW_TASK_RETRY_DELAY_SECONDS": "2",
     }
 
     database = compose.service_environment("postgres", dotenv)

@@ -114,7 +114,7 @@ def cluster_request(deployed):
     """The DAG parsed with the stack's outputs as its FRUITS_* settings, its requests rendered."""
     from airflow.dag_processing.dagbag import DagBag
 
-    settings = {**deployed.settings, "FRUITS_REGION": REGION}
+    settings = deployed.settings
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in settings.items():
             monkeypatch.setenv(name, value)

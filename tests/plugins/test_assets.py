@@ -46,8 +46,8 @@ def test_an_output_not_found_is_named_under_missing():
 
 
 def test_the_pca_asset_names_the_bucket_and_prefix():
-    config = load_config({"FRUITS_DATA_BUCKET": "fruits-prod", "FRUITS_PCA_PREFIX": "derived/pca/"})
-    assert pca_asset(config).uri == "s3://fruits-prod/derived/pca"
+    config = load_config({"FRUITS_DATA_BUCKET": "fruits-prod"})
+    assert pca_asset(config).uri == "s3://fruits-prod/pca"
 
 
 def test_a_skipped_pca_says_why_in_its_extra():

@@ -10,8 +10,14 @@ import pytest
 from botocore.validate import ParamValidator
 
 from fruit_pipeline.config import load_config
-from fruit_pipeline.emr_requests import instance_capacity, job_flow_overrides, spark_steps
+from fruit_pipeline.emr_requests import (
+    erase_step,
+    instance_capacity,
+    job_flow_overrides,
+    spark_steps,
+)
 from fruit_pipeline.sizing import ClusterShape
+from fruit_pipeline.tuning import IDLE_TIMEOUT_SECONDS, SPOT_TIMEOUT_MINUTES
 
 EMR = botocore.session.get_session().get_service_model("emr")
 START = pendulum.datetime(2026, 11, 20, tz="UTC")
@@ -36,8 +42,9 @@ SHAPES = {
 SUBNETS = {"default subnet": {}, "the stack's subnet": {"FRUITS_SUBNET_ID": "subnet-0abc1234"}}
 
 
-def render(dag, task_id: str, field: str, conf: dict):
-    """A task's field rendered as Airflow renders it: the DAG's params, conf and Jinja env."""
+def render(dag, request, conf: dict):
+    """A request rendered as plan_cluster and create_emr_cluster render it: the DAG's params,
+    conf and Jinja env."""
     params = copy.deepcopy(dag.params)
     params.update(conf)
     context = {
@@ -46,8 +53,8 @@ def render(dag, task_id: str, field: str, conf: dict):
         "data_interval_start": START,
         "data_interval_end": END,
     }
-    task = dag.get_task(task_id)
-    return task.render_template(getattr(task, field), context, dag.get_template_env())
+    task = dag.get_task("plan_cluster")
+    return task.render_template(request, context, dag.get_template_env())
 
 
 def assert_valid(operation: str, request: dict) -> None:
@@ -58,9 +65,10 @@ def assert_valid(operation: str, request: dict) -> None:
 @pytest.mark.parametrize("environment", SUBNETS.values(), ids=SUBNETS.keys())
 @pytest.mark.parametrize(("shape", "spot"), SHAPES.values(), ids=SHAPES.keys())
 def test_every_cluster_shape_gives_a_valid_create_request(dag, shape, spot, environment):
-    """The rendered request with each variant of the instances create_emr_cluster adds."""
-    request = render(dag, "create_emr_cluster", "job_flow_overrides", {})
-    request["Instances"].update(instance_capacity(load_config(environment), shape, spot))
+    """The rendered request with each variant of the instances plan_cluster chooses."""
+    config = load_config(environment)
+    instances = instance_capacity(config, shape, spot)
+    request = render(dag, job_flow_overrides(config, "fruit_features", instances), {})
     assert_valid("RunJobFlow", request)
     instances = request["Instances"]
     if spot and shape.core_nodes:
@@ -72,7 +80,7 @@ def test_every_cluster_shape_gives_a_valid_create_request(dag, shape, spot, envi
         assert len(set(types)) >= 3
         assert {t.split(".")[1] for t in types} == {shape.core_type.split(".")[1]}
         assert core["LaunchSpecifications"]["SpotSpecification"] == {
-            "TimeoutDurationMinutes": 20,
+            "TimeoutDurationMinutes": SPOT_TIMEOUT_MINUTES,
             "TimeoutAction": "SWITCH_TO_ON_DEMAND",
             "AllocationStrategy": "price-capacity-optimized",
         }
@@ -88,23 +96,16 @@ def test_every_cluster_shape_gives_a_valid_create_request(dag, shape, spot, envi
     assert instances.get("Ec2SubnetId", (instances.get("Ec2SubnetIds") or [None])[0]) == subnet
 
 
-def test_the_spot_fallback_waits_as_configured():
-    config = load_config({"FRUITS_SPOT_TIMEOUT_MINUTES": "45"})
-    shape = ClusterShape("m5.xlarge", "m5.2xlarge", 2, 9.0, "big")
-    (_, core) = instance_capacity(config, shape, spot=True)["InstanceFleets"]
-    assert core["LaunchSpecifications"]["SpotSpecification"]["TimeoutDurationMinutes"] == 45
-
-
 @pytest.mark.parametrize("conf", VARIANTS.values(), ids=VARIANTS.keys())
 def test_add_steps_requests_are_valid(dag, conf):
-    steps = render(dag, "add_spark_steps", "steps", conf)
+    steps = render(dag, spark_steps(load_config({})), conf)
     assert_valid("AddJobFlowSteps", {"JobFlowId": "j-1234567890ABC", "Steps": steps})
     assert [step["Name"] for step in steps] == ["featurize", "pca"]
     assert {step["ActionOnFailure"] for step in steps} == {"CANCEL_AND_WAIT"}
 
 
 def test_the_erase_step_is_valid_and_names_every_place_it_cleans(dag):
-    erase = render(dag, "add_spark_steps", "erase_step", {})
+    erase = render(dag, erase_step(load_config({}), "eu-west-1"), {})
     assert_valid("AddJobFlowSteps", {"JobFlowId": "j-1234567890ABC", "Steps": [erase]})
     arguments = erase["HadoopJarStep"]["Args"]
     assert arguments[-6:] == [
@@ -119,7 +120,7 @@ def test_the_erase_step_is_valid_and_names_every_place_it_cleans(dag):
 
 
 def step_args(dag, conf: dict) -> tuple[list[str], list[str]]:
-    featurize, pca = render(dag, "add_spark_steps", "steps", conf)
+    featurize, pca = render(dag, spark_steps(load_config({})), conf)
     return featurize["HadoopJarStep"]["Args"], pca["HadoopJarStep"]["Args"]
 
 
@@ -153,18 +154,10 @@ def test_a_reconcile_takes_what_is_missing_anywhere_with_a_daily_pca(dag):
 
 CUSTOM = {
     "FRUITS_DATA_BUCKET": "acme-fruits",
-    "FRUITS_IMAGES_PREFIX": "photos/in/",
-    "FRUITS_FEATURES_PREFIX": "derived/features/",
-    "FRUITS_PCA_PREFIX": "derived/pca/",
     "FRUITS_ARTIFACTS_URI": "s3://acme-code/fruits/v2/",
     "FRUITS_LOGS_URI": "s3://acme-logs/emr/",
-    "FRUITS_EMR_RELEASE": "emr-7.2.0",
-    "FRUITS_IDLE_TIMEOUT_SECONDS": "900",
-    "FRUITS_PRIMARY_INSTANCE_TYPE": "m6i.xlarge",
     "FRUITS_JOB_FLOW_ROLE": "acme-emr-nodes",
     "FRUITS_SERVICE_ROLE": "acme-emr-service",
-    "FRUITS_PCA_DRIFT": "0.02",
-    "FRUITS_PCA_REFIT_DAYS": "7",
 }
 
 
@@ -182,11 +175,9 @@ def s3_uris(value) -> list[str]:
 def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
     config = load_config(CUSTOM)
     request = job_flow_overrides(config, "fruit_features")
-    steps = spark_steps(config)
-    assert request["ReleaseLabel"] == "emr-7.2.0"
-    assert {"--drift=0.02", "--refit-days=7"} <= set(steps[1]["HadoopJarStep"]["Args"])
+    steps = [erase_step(config, "eu-west-1"), *spark_steps(config)]
     assert request["LogUri"] == "s3://acme-logs/emr/"
-    assert request["AutoTerminationPolicy"] == {"IdleTimeout": 900}
+    assert request["AutoTerminationPolicy"] == {"IdleTimeout": IDLE_TIMEOUT_SECONDS}
     assert (request["JobFlowRole"], request["ServiceRole"]) == (
         "acme-emr-nodes",
         "acme-emr-service",
@@ -197,15 +188,16 @@ def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
         config.images_uri,
         config.features_uri,
         config.pca_uri,
+        config.erasure_uri,
     )
     uris = s3_uris(request) + s3_uris(steps)
-    assert len(uris) >= 8
+    assert len(uris) >= 12
     for uri in uris:
         assert uri.startswith(allowed), f"{uri} is outside the configured locations"
-    featurize, pca = (step["HadoopJarStep"]["Args"] for step in steps)
-    assert "--input=s3://acme-fruits/photos/in/" in featurize
-    assert "--output=s3://acme-fruits/derived/features/" in featurize
-    assert "--input=s3://acme-fruits/derived/features/" in pca
+    _, featurize, pca = (step["HadoopJarStep"]["Args"] for step in steps)
+    assert "--input=s3://acme-fruits/images/" in featurize
+    assert "--output=s3://acme-fruits/features/" in featurize
+    assert "--input=s3://acme-fruits/features/" in pca
 
 
 def test_the_stacks_security_configuration_and_subnet_reach_the_request():

@@ -72,8 +72,9 @@ def test_the_trigger_fires_with_the_deadline_as_its_event_and_survives_serializa
 
 def test_resuming_before_the_deadline_pokes_again(sensor):
     later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    sensor.found = {"images": 1, "bytes": 9, "erasure_requests": 0}
     with mock.patch.object(sensor, "poke", return_value=True) as poke:
-        sensor.resume(CONTEXT, event={"deadline": later})
+        assert sensor.resume(CONTEXT, event={"deadline": later}) == sensor.found
     poke.assert_called_once()
 
 
@@ -149,12 +150,8 @@ def poking(sensor, context) -> tuple[bool, list[str], dict]:
         ),
     )
     found = sensor.poke(context)
-    pushed = [
-        call.kwargs["value"]
-        for call in context["ti"].xcom_push.call_args_list
-        if call.kwargs["key"] == "new_images"
-    ]
-    return found, listed, (pushed or [None])[-1]
+    tally = {"images": sensor.found["images"], "bytes": sensor.found["bytes"]}
+    return found, listed, tally if found else None
 
 
 def listed_state(bucket, closed_through: str, folders: dict[str, int]) -> None:
@@ -201,22 +198,26 @@ def test_a_legacy_folder_is_listed_literally_and_wakes_the_sensor(bucket, folder
 
 
 def test_a_pending_erasure_request_is_a_reason_to_run_without_images(bucket):
-    """A day with no new image but a request: the sensor fires, and pushes the count that
-    makes add_spark_steps start with the erase step."""
+    """A day with no new image but a request: the sensor fires, and its XCom counts the
+    request, which makes plan_cluster start the steps with erase."""
     listed_state(bucket, "2026-11-21", {"": 0})
-    ti = mock.Mock()
-    context = {**CONTEXT, "ti": ti}
-    assert watching().poke(context) is False
-    ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
+    sensor = watching()
+    assert sensor.poke(CONTEXT) is False
+    assert sensor.found["erasure_requests"] == 0
     # What the S3 console's "Create folder" writes, and a file that is no request: no run.
     bucket.put_object(Bucket="fruits", Key="erasure/requests/", Body=b"")
     bucket.put_object(Bucket="fruits", Key="erasure/requests/readme.txt", Body=b"notes")
-    assert watching().poke(context) is False
-    ti.xcom_push.assert_called_with(key="erasure_requests", value=0)
+    assert sensor.poke(CONTEXT) is False
     bucket.put_object(Bucket="fruits", Key="erasure/requests/r-1.json", Body=b"{}")
-    assert watching().poke(context) is True
-    ti.xcom_push.assert_any_call(key="erasure_requests", value=1)
-    ti.xcom_push.assert_called_with(key="new_images", value={"images": 0, "bytes": 0})
+    assert sensor.poke(CONTEXT) is True
+    assert sensor.found == {"images": 0, "bytes": 0, "erasure_requests": 1}
+
+
+def test_what_it_found_is_the_tasks_return_value_for_plan_cluster(bucket):
+    listed_state(bucket, "2026-11-18", {"2026-11-19": 1, "2026-11-21": 1, "": 0})
+    bucket.put_object(Bucket="fruits", Key="images/2026-11-21/Kiwi/new.jpg", Body=b"xy")
+    found = watching(timeout=0, poke_interval=1).execute(CONTEXT)
+    assert (found["images"], found["erasure_requests"]) == (1, 0)
 
 
 def test_full_and_reconcile_runs_count_every_image_but_appledouble_files(bucket):

@@ -7,8 +7,20 @@ import math
 
 import pytest
 
-from fruit_pipeline.prices import FEATURIZE_IMAGES_PER_VCPU_SECOND, INSTANCES, PCA_APPEND_SECONDS
-from fruit_pipeline.sizing import Sizing, Workload, choose, interchangeable, work_minutes
+from fruit_pipeline.prices import (
+    FEATURIZE_IMAGES_PER_VCPU_SECOND,
+    INSTANCES,
+    PCA_APPEND_SECONDS,
+    START_MINUTES,
+)
+from fruit_pipeline.sizing import (
+    AUTOMATIC,
+    Sizing,
+    Workload,
+    choose,
+    interchangeable,
+    work_minutes,
+)
 
 SIZING = Sizing("m5.xlarge", "m5.2xlarge", target_minutes=20, max_core_nodes=10)
 PRIMARY_VCPUS = INSTANCES["m5.xlarge"].vcpus
@@ -49,7 +61,29 @@ def test_beyond_the_maximum_the_cluster_is_capped_and_says_so():
     shape = choose(Workload(10_000_000, 0, "vgg16"), SIZING)
     assert shape.core_nodes == SIZING.max_core_nodes
     assert shape.work_minutes > SIZING.target_minutes
-    assert "capped at FRUITS_MAX_CORE_NODES=10" in shape.reason
+    assert "capped at 10" in shape.reason
+
+
+def test_the_automatic_sizing_is_the_tuned_one():
+    assert AUTOMATIC == SIZING
+
+
+@pytest.mark.parametrize("target", [0.1, START_MINUTES - 0.5])
+def test_a_target_shorter_than_a_nodes_start_up_is_refused(target):
+    """A tiny target used to add a core node at once, the log saying it met the target."""
+    with pytest.raises(ValueError, match="shorter than a node's start-up"):
+        Sizing("m5.xlarge", "m5.2xlarge", target_minutes=target, max_core_nodes=10)
+
+
+@pytest.mark.parametrize("target", [START_MINUTES, 20, 60, 720])
+def test_at_any_accepted_target_the_reason_is_true(target):
+    sizing = Sizing("m5.xlarge", "m5.2xlarge", target_minutes=target, max_core_nodes=10)
+    for images in (10, 20_000, 200_000, 10_000_000):
+        shape = choose(Workload(images, 0, "resnet50"), sizing)
+        if "capped" in shape.reason:
+            assert shape.work_minutes > target
+        else:
+            assert shape.work_minutes <= target, shape.reason
 
 
 def test_a_known_refit_is_work_too():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fruits_contract.refit import DRIFT, KEEP_VERSIONS, REFIT_DAYS
 from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, share
 
 USAGE = """spark-submit spark_jobs/fruits_pca.py --input FEATURES_URI --output URI [--model NAME]
@@ -22,9 +23,9 @@ class PcaArgs:
     model: str
     k: int | None  # exactly one of k and variance
     variance: float | None
-    keep_versions: int = 3
-    drift: float = 0.005  # a refit is due when the kept variance falls by more
-    refit_days: int = 30  # a refit is due when the published fit is this old
+    keep_versions: int = KEEP_VERSIONS
+    drift: float = DRIFT  # a refit is due when the kept variance falls by more
+    refit_days: int = REFIT_DAYS  # a refit is due when the published fit is this old
     mode: str = "incremental"  # full: a refit whatever the drift, as a full rebuild asks
     skip_too_few: bool = False  # exit 0, publishing nothing, when there is nothing to fit
 
@@ -37,20 +38,23 @@ def parse_args(argv: Sequence[str]) -> PcaArgs:
         "--variance", type=share, help="keep the fewest components that explain this share"
     )
     parser.add_argument(
-        "--keep-versions", type=at_least(1), default=3, help="published versions kept (default 3)"
+        "--keep-versions",
+        type=at_least(1),
+        default=KEEP_VERSIONS,
+        help=f"published versions kept (default {KEEP_VERSIONS})",
     )
     parser.add_argument(
         "--drift",
         type=share,
-        default=0.005,
+        default=DRIFT,
         help="refit when the published components keep this much less of the variance than "
-        "they were fitted to (default 0.005)",
+        f"they were fitted to (default {DRIFT})",
     )
     parser.add_argument(
         "--refit-days",
         type=at_least(1),
-        default=30,
-        help="refit when the published fit is this many days old (default 30)",
+        default=REFIT_DAYS,
+        help=f"refit when the published fit is this many days old (default {REFIT_DAYS})",
     )
     parser.add_argument(
         "--mode",

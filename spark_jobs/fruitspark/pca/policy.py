@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from fruits_contract.refit import PREDATES_APPENDS, known_refit_reason
 from fruitspark.pca.maths import Fit
 
 
@@ -42,12 +43,13 @@ def decide(
 ) -> Decision:
     """published is the _LATEST manifest (None before the first run); kept is what its
     components keep of today's variance, as maths.kept_variance measures it."""
+    known = known_refit_reason(published, policy.forced, now, policy.refit_days)
     if published is None:
-        return Decision(True, "first run: nothing is published yet", None, None)
+        return Decision(True, known, None, None)
     if policy.forced:
-        return Decision(True, "full mode: a refit was asked for", kept, None)
+        return Decision(True, known, kept, None)
     if "segments" not in published or published_fit is None:
-        return Decision(True, "the published version predates daily appends", None, None)
+        return Decision(True, PREDATES_APPENDS, None, None)
     # With a variance target the components must still reach it; with a fixed k, keep what
     # they kept when fitted.
     reference = published["variance"] if policy.k else policy.variance
@@ -72,14 +74,8 @@ def decide(
             kept,
             drift,
         )
-    age = now - datetime.fromisoformat(published["created_at"])
-    if age.days >= policy.refit_days:
-        return Decision(
-            True,
-            f"the published fit is {age.days} days old (refit every {policy.refit_days})",
-            kept,
-            drift,
-        )
+    if known is not None:  # the fit's age: fruits_contract.refit
+        return Decision(True, known, kept, drift)
     return Decision(
         False,
         f"the published components keep {kept:.2%} of the variance ({published['variance']:.2%}"

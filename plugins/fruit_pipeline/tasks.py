@@ -1,0 +1,112 @@
+"""The DAG's three small tasks around the provider's operators, each one side effect the
+graph shows, safe to retry on its own:
+
+- plan_cluster: reads PCA's _LATEST; decides the cluster's instances and the steps (erase
+  first when requests are pending), and returns them with the reason, as XComs the UI shows;
+- publish_outputs: once the steps succeeded, completes the erasure requests they verified,
+  and records the two asset events;
+- record_cost: after the teardown, whatever the run's outcome, writes what the cluster cost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.providers.amazon.aws.hooks.emr import EmrHook
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.sdk import task
+
+from fruit_pipeline.assets import features_asset, features_extra, pca_asset, pca_extra, read_json
+from fruit_pipeline.cluster import ended_cluster, plan
+from fruit_pipeline.config import load_config
+from fruit_pipeline.costs import cost_record, record_key
+from fruit_pipeline.emr_requests import erase_step, spark_steps
+from fruit_pipeline.erasure import complete_requests
+from fruit_pipeline.retry_safe import tags_of
+from fruits_contract.layout import LATEST, SKIPPED, partition, summary_key
+
+log = logging.getLogger(__name__)
+
+
+def pca_root(pca_uri: str, model: str) -> str:
+    return f"{pca_uri}{partition('model', model)}/"
+
+
+@task(multiple_outputs=True)
+def plan_cluster(found: dict[str, int], **context: Any) -> dict[str, Any]:
+    """found: wait_for_new_images' {"images", "bytes", "erasure_requests"}. Returns the
+    create request's "instances", the "steps" to add (rendered), and the "plan"."""
+    config = load_config()
+    params = context["params"]
+    s3 = S3Hook(aws_conn_id=config.aws_conn_id)
+    manifest = read_json(s3, pca_root(config.pca_uri, params["model"]) + LATEST)
+    instances, summary = plan(config, found, params, manifest, datetime.now(UTC))
+    log.info(
+        "work: %d new image(s), %d bytes, CNN %s, %d erasure request(s), %d row(s) a PCA "
+        "refit re-projects (%s)",
+        summary["images"],
+        summary["bytes"],
+        params["model"],
+        summary["erasure_requests"],
+        summary["refit_rows"],
+        summary["refit_reason"] or "none foreseen",
+    )
+    log.info("cluster: %s", summary["described"])
+    steps = spark_steps(config)
+    if summary["erasure_requests"]:
+        log.info("%d erasure request(s) pending: erase runs first", summary["erasure_requests"])
+        steps = [erase_step(config, s3.conn_region_name), *steps]
+    rendered = context["task"].render_template(steps, context)
+    return {"instances": instances, "steps": rendered, "plan": summary}
+
+
+@task
+def publish_outputs(**context: Any) -> None:
+    """The steps have succeeded: complete the requests the erase step applied and verified
+    in this run (their counts go into the features event), then record both asset events.
+    A succeeded step's output that cannot be found is logged, and named in the event's
+    extra under "missing"."""
+    config = load_config()
+    model = context["params"]["model"]
+    ingest_date = context["data_interval_start"].strftime("%Y-%m-%d")
+    s3 = S3Hook(aws_conn_id=config.aws_conn_id)
+    summary_uri = f"{config.features_uri}{summary_key(model, ingest_date)}"
+    root = pca_root(config.pca_uri, model)
+    features = features_extra(read_json(s3, summary_uri), summary_uri)
+    features["erasure"] = complete_requests(s3, config.erasure_uri, context["run_id"])
+    pca = pca_extra(read_json(s3, root + LATEST), root, read_json(s3, root + SKIPPED))
+    for asset, extra in ((features_asset(config), features), (pca_asset(config), pca)):
+        if "missing" in extra:
+            log.warning("%s: %s", asset.name, extra)
+        context["outlet_events"][asset].extra = extra
+        log.info("asset event: %s %s", asset.name, extra)
+
+
+@task
+def record_cost(cluster_id: str, planned: dict[str, Any], **context: Any) -> None:
+    """Wait for the cluster's end, then write its cost record under the costs prefix: what
+    could be read, with "partial" naming the reads that failed."""
+    config = load_config()
+    read, failed = ended_cluster(EmrHook(aws_conn_id=config.aws_conn_id).conn, cluster_id)
+    record = cost_record(**read, planned=planned, params=context["params"])
+    if failed:
+        record["partial"] = failed
+        log.warning("cost record of %s is partial: %s", cluster_id, "; ".join(failed))
+    log.info(
+        "cluster %s cost $%.3f: %.1f min (start-up %.1f, steps %.1f) on %s",
+        cluster_id,
+        record["usd"],
+        record["total_minutes"],
+        record["startup_minutes"],
+        record["step_minutes"],
+        ", ".join(f"{n['count']} x {n['instance_type']} {n['market']}" for n in record["nodes"]),
+    )
+    uri = f"{config.costs_uri}{record_key(tags_of(read['cluster']), cluster_id)}"
+    bucket, key = S3Hook.parse_s3_url(uri)
+    S3Hook(aws_conn_id=config.aws_conn_id).load_string(
+        json.dumps(record, indent=2), key, bucket, replace=True
+    )
+    log.info("cost record: %s", uri)
