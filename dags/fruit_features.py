@@ -81,6 +81,12 @@ RETRIES = {
     "max_retry_delay": MAX_RETRY_DELAY,
 }
 
+
+def optional_integer(low: int, high: int, description: str) -> Param:
+    """A param empty by default (null: the DAG decides), else an integer from low to high."""
+    return Param(None, type=["null", "integer"], minimum=low, maximum=high, description=description)
+
+
 PARAMS = {
     "model": Param(DEFAULT_CNN, enum=list(CNNS), description="CNN without its top"),
     "mode": Param(
@@ -97,19 +103,11 @@ PARAMS = {
         maximum=1,
         description="PCA keeps the fewest components explaining this share of the variance",
     ),
-    "k": Param(
-        None,
-        type=["null", "integer"],
-        minimum=1,
-        maximum=SMALLEST_FEATURE_SIZE,
-        description="a fixed number of PCA components instead of --variance",
+    "k": optional_integer(
+        1, SMALLEST_FEATURE_SIZE, "a fixed number of PCA components instead of --variance"
     ),
-    "core_instance_count": Param(
-        None,
-        type=["null", "integer"],
-        minimum=0,
-        maximum=MAX_CORE_NODES,
-        description="core nodes (0: a single node); empty: sized from the day's images",
+    "core_instance_count": optional_integer(
+        0, MAX_CORE_NODES, "core nodes (0: a single node); empty: sized from the day's images"
     ),
     "core_instance_type": Param(
         None,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from moto.server import ThreadedMotoServer
 
-from localaws import moto_patches
+from localaws import moto_patches, s3_authorization
 from localaws.client import client
 from localaws.emr_runner import EmrRunner
 
@@ -39,6 +39,7 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     moto_patches.apply()
+    s3_authorization.apply()
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     endpoint = f"http://{args.host}:{args.port}"

@@ -11,6 +11,8 @@
   middle of that, and its steps never write once it has ended.
 - RunJobFlow keeps AutoTerminationPolicy.IdleTimeout (moto drops it), refusing a value
   outside EMR's 60 s to 7 days; the runner ends a cluster idle for that long.
+  GetAutoTerminationPolicy and PutAutoTerminationPolicy (moto has neither) read and change
+  it, as on EMR.
 - A step's end and its cluster's next state (WAITING, or TERMINATED_WITH_ERRORS) are one
   transition: the runner makes it holding emr_state, and the EMR calls that read states
   (DescribeCluster, DescribeStep, ListSteps, ListClusters) answer holding it too, so no reader
@@ -97,15 +99,33 @@ def _terminate_once(original):
     return terminate
 
 
+def _requested_idle_timeout(self: ElasticMapReduceResponse) -> int | None:
+    idle_timeout = (self._get_param("AutoTerminationPolicy") or {}).get("IdleTimeout")
+    low, high = IDLE_TIMEOUT_RANGE
+    if idle_timeout is not None and not low <= idle_timeout <= high:
+        raise ValidationException(
+            f"AutoTerminationPolicy.IdleTimeout must be {low} to {high} seconds, not {idle_timeout}"
+        )
+    return idle_timeout
+
+
+def _get_auto_termination_policy(self: ElasticMapReduceResponse) -> ActionResult:
+    cluster = self.backend.describe_cluster(self._get_param("ClusterId"))
+    idle_timeout = getattr(cluster, "idle_timeout", None)
+    return ActionResult(
+        {"AutoTerminationPolicy": {"IdleTimeout": idle_timeout}} if idle_timeout else {}
+    )
+
+
+def _put_auto_termination_policy(self: ElasticMapReduceResponse) -> ActionResult:
+    cluster = self.backend.describe_cluster(self._get_param("ClusterId"))
+    cluster.idle_timeout = _requested_idle_timeout(self)
+    return ActionResult({})
+
+
 def _keep_idle_timeout(original):
     def run_job_flow(self: ElasticMapReduceResponse):
-        idle_timeout = (self._get_param("AutoTerminationPolicy") or {}).get("IdleTimeout")
-        low, high = IDLE_TIMEOUT_RANGE
-        if idle_timeout is not None and not low <= idle_timeout <= high:
-            raise ValidationException(
-                f"AutoTerminationPolicy.IdleTimeout must be {low} to {high} seconds, "
-                f"not {idle_timeout}"
-            )
+        idle_timeout = _requested_idle_timeout(self)
         result = original(self)
         cluster = self.backend.clusters[result.result["JobFlowId"]]
         cluster.idle_timeout = idle_timeout
@@ -183,6 +203,8 @@ def apply() -> None:
             _under_emr_state(getattr(ElasticMapReduceResponse, name)),
         )
     ElasticMapReduceResponse.list_instance_fleets = _list_instance_fleets
+    ElasticMapReduceResponse.get_auto_termination_policy = _get_auto_termination_policy
+    ElasticMapReduceResponse.put_auto_termination_policy = _put_auto_termination_policy
     ElasticMapReduceResponse.get_region_from_url = _region_from_credential_scope(
         ElasticMapReduceResponse.get_region_from_url
     )

@@ -9,7 +9,12 @@ import tempfile
 
 import pytest
 
+from localaws import s3_authorization
 from tests import airflow_env
+
+# moto authorizes DeleteObjects at the bucket, S3 key by key: the tests enforcing IAM
+# in-process check the policies as S3 would.
+s3_authorization.apply()
 
 SESSION_FOLDERS = [airflow_env.configure()]
 # ONNX exports of the CNNs, shared by the session's tests and the jobs they start.

@@ -61,12 +61,23 @@ OptionalName = Annotated[
 ]
 
 
+class InBucket:
+    """A folder of the data bucket (fruits_contract.layout), read as an s3:// URI attribute
+    of the configuration: config.images_uri is s3://<FRUITS_DATA_BUCKET>/images/."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __get__(self, config: PipelineConfig, owner: type | None = None) -> str:
+        return f"s3://{config.data_bucket}/{self.prefix}"
+
+
 class PipelineConfig(BaseModel):
     """One field per FRUITS_<NAME> variable: where the pipeline's data and logs are, who it
     runs as, how it is told of trouble, and how long it waits. Everything else is tuning
     (fruit_pipeline.tuning) or a run's param."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(InBucket,))
 
     aws_conn_id: Annotated[str, full_match(CONNECTION_ID, "an Airflow connection id")] = Field(
         "aws_default", description="Airflow connection to AWS; its region_name is the region"
@@ -118,25 +129,11 @@ class PipelineConfig(BaseModel):
                 raise ValueError(f"{name} ({uri}) and {other} ({other_uri}) overlap")
         return self
 
-    @property
-    def images_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{IMAGES_PREFIX}"
-
-    @property
-    def features_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{FEATURES_PREFIX}"
-
-    @property
-    def pca_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{PCA_PREFIX}"
-
-    @property
-    def erasure_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{ERASURE_PREFIX}"
-
-    @property
-    def costs_uri(self) -> str:
-        return f"s3://{self.data_bucket}/{COSTS_PREFIX}"
+    images_uri = InBucket(IMAGES_PREFIX)
+    features_uri = InBucket(FEATURES_PREFIX)
+    pca_uri = InBucket(PCA_PREFIX)
+    erasure_uri = InBucket(ERASURE_PREFIX)
+    costs_uri = InBucket(COSTS_PREFIX)
 
     def artifact(self, name: str) -> str:
         return f"{self.artifacts_uri.rstrip('/')}/{name}"

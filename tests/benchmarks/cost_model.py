@@ -5,7 +5,7 @@ benchmark measured.
 
 Reads bench-output/results.json (tests/benchmarks/bench_featurize.py) and prints the tables
 of docs/performance.md. The cluster comes from fruit_pipeline.sizing.choose, as
-create_emr_cluster chooses it; the prices, start-up and rates from fruit_pipeline.prices.
+plan_cluster chooses it; the prices, start-up and rates from fruit_pipeline.prices.
 The fixed cluster every run had before the sizing (one m5.xlarge primary, two m5.2xlarge
 core nodes) is priced beside it, as an explicit core count, by the same rule.
 """
@@ -16,10 +16,8 @@ import json
 import math
 from pathlib import Path
 
-from fruit_pipeline.cluster import sizing_of
-from fruit_pipeline.config import load_config
 from fruit_pipeline.prices import FEATURIZE_IMAGES_PER_VCPU_SECOND, PRICES_NOTE, START_MINUTES
-from fruit_pipeline.sizing import ClusterShape, Workload, choose
+from fruit_pipeline.sizing import AUTOMATIC, ClusterShape, Workload, choose
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench-output" / "results.json"
 FIXED_CORE_TYPE, FIXED_CORE_NODES = "m5.2xlarge", 2  # every run's, before the sizing
@@ -46,7 +44,7 @@ def cell(shape: ClusterShape) -> str:
 
 def main() -> None:
     measured = measured_throughput(json.loads(RESULTS.read_text())) if RESULTS.exists() else {}
-    rule = sizing_of(load_config({}))  # the defaults: FRUITS_* variables do not apply here
+    rule = AUTOMATIC  # fruit_pipeline.tuning's
     print(f"Prices: {PRICES_NOTE}. Start-up: {START_MINUTES:.0f} min (estimate).")
     print(
         f"Sizing: target {rule.target_minutes:g} min of work, at most {rule.max_core_nodes} x "

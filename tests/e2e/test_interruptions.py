@@ -3,8 +3,9 @@ after its IdleTimeout, or at once when a new run of its interval starts; either 
 interval's outputs hold each image once.
 
 One interval, in order:
-1. run 1 is killed (SIGKILL) while featurize runs; its cluster finishes the steps, idles,
-   and ends after FRUITS_IDLE_TIMEOUT_SECONDS;
+1. run 1 is killed (SIGKILL) while featurize runs; its cluster, asked for with the tuned
+   idle timeout (an hour), has it shortened to EMR's shortest through EMR's own API, as an
+   operator could; it finishes the steps, idles, and ends after that;
 2. run 2 is killed the same way; run 3 starts at once, ends run 2's cluster, and succeeds.
 Runs 2 and 3 are reconciles (mode: reconcile): run 1's cluster took the interval's images,
 and a rerun finds nothing new to start a cluster for.
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fruit_pipeline.tuning import IDLE_TIMEOUT_SECONDS
 from fruits_contract.landing import landing_key
 from localaws.airflow_runs import AIRFLOW, DAG_ID, ROOT
 from localaws.client import read_latest, read_parquet, upload_folder
@@ -31,7 +33,6 @@ pytestmark = pytest.mark.slow
 UPLOADED = datetime(2026, 11, 14, 10, tzinfo=UTC)
 RUN_DATE = "2026-11-15"  # reads the images modified on 2026-11-14
 IDLE_TIMEOUT = 60  # EMR's shortest
-SETTINGS = {"FRUITS_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT)}
 RECONCILE = {"mode": "reconcile"}
 
 
@@ -55,7 +56,7 @@ def killed_while_featurizing(stack, conf: str | None = None) -> str:
     with stack.log.open("a") as log:
         airflow = subprocess.Popen(
             [str(AIRFLOW), "dags", "test", DAG_ID, RUN_DATE, *(["--conf", conf] if conf else [])],
-            env={**stack.environment, **SETTINGS},
+            env=stack.environment,
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -101,6 +102,10 @@ def images(stack, tmp_path_factory) -> set[str]:
 def left_alone(stack, images) -> dict:
     """Run 1, killed, and nobody reruns: its cluster, once it has ended by itself."""
     cluster_id = killed_while_featurizing(stack)
+    asked = stack.emr.get_auto_termination_policy(ClusterId=cluster_id)["AutoTerminationPolicy"]
+    stack.emr.put_auto_termination_policy(
+        ClusterId=cluster_id, AutoTerminationPolicy={"IdleTimeout": IDLE_TIMEOUT}
+    )
 
     def ended():
         cluster = described(stack, cluster_id)
@@ -108,19 +113,20 @@ def left_alone(stack, images) -> dict:
 
     cluster = wait_for("the orphan cluster ending", ended, 300 + IDLE_TIMEOUT)
     steps = stack.emr.list_steps(ClusterId=cluster_id)["Steps"]
-    return {"cluster": cluster, "steps": steps}
+    return {"cluster": cluster, "steps": steps, "asked": asked}
 
 
 @pytest.fixture(scope="module")
 def rerun_at_once(stack, left_alone) -> dict:
     """Run 2, killed, then run 3 of the same interval at once."""
     orphan = killed_while_featurizing(stack, json.dumps(RECONCILE))
-    state, tasks, cluster = stack.run(RUN_DATE, conf=RECONCILE, **SETTINGS)
+    state, tasks, cluster = stack.run(RUN_DATE, conf=RECONCILE)
     return {"orphan": orphan, "state": state, "tasks": tasks, "cluster": cluster}
 
 
 def test_a_killed_runs_cluster_ends_by_itself_after_its_idle_timeout(left_alone):
     cluster, steps = left_alone["cluster"], left_alone["steps"]
+    assert left_alone["asked"] == {"IdleTimeout": IDLE_TIMEOUT_SECONDS}
     assert cluster["Status"]["State"] == "TERMINATED"
     assert "idle" in cluster["Status"]["StateChangeReason"]["Message"]
     assert {step["Status"]["State"] for step in steps} == {"COMPLETED"}, "its steps finished"

@@ -38,6 +38,8 @@ DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19,
 RUN_ONE, RUN_TWO, RUN_THREE = "2026-11-19", "2026-11-20", "2026-11-21"
 LATE_KEY = landing_key("images/", DAY_ONE, "Banana/late.jpg")
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
+# The local AWS deploys the default CNN only: a run asking for this one fails at featurize.
+UNDEPLOYED_CNN = "resnet50"
 # Put on the PYTHONPATH of a run's `airflow dags test`: the first create_job_flow and the
 # first add_job_flow_steps reach AWS, then their task dies, as a worker killed at that moment.
 DIE_ONCE_AFTER_AWS_CALL = """
@@ -338,8 +340,7 @@ def erasure(stack, day_one, day_two):
     stack.s3.put_object(Bucket=BUCKET, Key="erasure/requests/malformed.json", Body=b"{")
     versions_before = pca_versions(stack)
     log_before = stack.log.read_text()
-    missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
-    failed, _, failed_cluster = stack.run(RUN_THREE, FRUITS_MODEL_FILE=missing_model)
+    failed, _, failed_cluster = stack.run(RUN_THREE, conf={"model": UNDEPLOYED_CNN})
     pending = set(stack.keys("erasure/"))
     state, tasks, cluster = stack.run(RUN_THREE)
     return {
@@ -459,13 +460,11 @@ def test_the_published_pca_reads_whole_and_its_statistics_are_the_remaining_rows
 
 def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack, day_two):
     before = stack.keys("features/") | stack.keys("pca/")
-    missing_model = f"s3://{BUCKET}/artifacts/models/none-such.onnx"
     topic, queue_url = alerts_inbox(stack.endpoint)
     # A reconcile: the interval's images were all taken, and a rerun would have nothing to do.
     state, tasks, cluster = stack.run(
         RUN_TWO,
-        conf={"mode": "reconcile"},
-        FRUITS_MODEL_FILE=missing_model,
+        conf={"mode": "reconcile", "model": UNDEPLOYED_CNN},
         FRUITS_ALERTS_TOPIC_ARN=topic,
     )
     assert state == "failed"
@@ -485,7 +484,7 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     explained = stack.log.read_text().rsplit("the EMR steps failed:", 1)[1]
     assert "step featurize" in explained
     assert "featurize failed: model file" in explained
-    assert "none-such.onnx" in explained
+    assert f"{UNDEPLOYED_CNN}.onnx" in explained
     # One alert, from the one failed task: the step's error line, not its log's tail.
     (alert,) = received_alerts(stack.endpoint, queue_url, until=bool)
     assert alert["Subject"] == "fruit_features: watch_spark_steps failed"
@@ -495,7 +494,7 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     assert "task:   watch_spark_steps" in message
     reason = message.split("reason: ", 1)[1].splitlines()[0]
     assert reason.startswith("featurize failed: model file")
-    assert "none-such.onnx" in reason
+    assert f"{UNDEPLOYED_CNN}.onnx" in reason
     assert f"step logs: s3://{BUCKET}/emr-logs/{cluster['Id']}/steps/" in message
     assert f"/dags/fruit_features/runs/{quote(run_id)}/tasks/watch_spark_steps" in message
 

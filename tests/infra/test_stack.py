@@ -23,7 +23,12 @@ from moto.core.authorization import enable_iam_authentication
 from parliament import analyze_policy_string
 
 from fruit_pipeline.config import load_config
-from fruit_pipeline.emr_requests import CLUSTER_TAG, instance_capacity
+from fruit_pipeline.emr_requests import (
+    CLUSTER_TAG,
+    instance_capacity,
+    job_flow_overrides,
+    spark_steps,
+)
 from fruit_pipeline.sizing import ClusterShape
 from localaws.staging import Stager
 from tests.plugins.test_emr_requests import assert_valid, render
@@ -111,7 +116,9 @@ def deployed(request):
 
 @pytest.fixture(scope="module")
 def cluster_request(deployed):
-    """The DAG parsed with the stack's outputs as its FRUITS_* settings, its requests rendered."""
+    """The stack's outputs as the FRUITS_* settings, the requests rendered as the DAG renders
+    them: featurize and PCA (the erase step's access: ..._nodes_apply_an_erasure_...), and a
+    cluster with core nodes on-demand (a spot fleet below)."""
     from airflow.dag_processing.dagbag import DagBag
 
     settings = deployed.settings
@@ -119,10 +126,10 @@ def cluster_request(deployed):
         for name, value in settings.items():
             monkeypatch.setenv(name, value)
         dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
-    steps = render(dag, "add_spark_steps", "steps", {"model": "mobilenet_v2"})
-    request = render(dag, "create_emr_cluster", "job_flow_overrides", {})
-    # The instances create_emr_cluster adds: core nodes on-demand here, a spot fleet below.
-    request["Instances"].update(instance_capacity(load_config(settings), CORE_NODES, spot=False))
+    config = load_config(settings)
+    steps = render(dag, spark_steps(config), {"model": "mobilenet_v2"})
+    instances = instance_capacity(config, CORE_NODES, spot=False)
+    request = render(dag, job_flow_overrides(config, "fruit_features", instances), {})
     return request, steps
 
 

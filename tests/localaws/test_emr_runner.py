@@ -232,6 +232,21 @@ def test_an_idle_timeout_outside_emrs_range_is_refused(aws, idle_timeout):
         start_cluster(emr, [], AutoTerminationPolicy={"IdleTimeout": idle_timeout})
 
 
+def test_the_idle_timeout_is_read_and_changed_through_emrs_own_calls(aws):
+    _, emr = aws
+    cluster_id = start_cluster(emr, [], AutoTerminationPolicy={"IdleTimeout": 3600})
+    policy = emr.get_auto_termination_policy(ClusterId=cluster_id)
+    assert policy["AutoTerminationPolicy"] == {"IdleTimeout": 3600}
+    emr.put_auto_termination_policy(ClusterId=cluster_id, AutoTerminationPolicy={"IdleTimeout": 60})
+    policy = emr.get_auto_termination_policy(ClusterId=cluster_id)
+    assert policy["AutoTerminationPolicy"] == {"IdleTimeout": 60}
+    with pytest.raises(emr.exceptions.ClientError, match="IdleTimeout must be 60 to 604800"):
+        emr.put_auto_termination_policy(
+            ClusterId=cluster_id, AutoTerminationPolicy={"IdleTimeout": 30}
+        )
+    emr.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
 @pytest.mark.parametrize("spot", [False, True], ids=["single node", "spot fleet"])
 def test_the_dags_instance_variants_run_steps(aws, spot):
     """The instances create_emr_cluster sends: a single node's one group, or a spot fleet,

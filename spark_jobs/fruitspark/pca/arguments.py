@@ -37,25 +37,19 @@ def parse_args(argv: Sequence[str]) -> PcaArgs:
     size.add_argument(
         "--variance", type=share, help="keep the fewest components that explain this share"
     )
-    parser.add_argument(
-        "--keep-versions",
-        type=at_least(1),
-        default=KEEP_VERSIONS,
-        help=f"published versions kept (default {KEEP_VERSIONS})",
-    )
-    parser.add_argument(
-        "--drift",
-        type=share,
-        default=DRIFT,
-        help="refit when the published components keep this much less of the variance than "
-        f"they were fitted to (default {DRIFT})",
-    )
-    parser.add_argument(
-        "--refit-days",
-        type=at_least(1),
-        default=REFIT_DAYS,
-        help=f"refit when the published fit is this many days old (default {REFIT_DAYS})",
-    )
+    # The refit rule's thresholds (fruits_contract.refit): the DAG passes them explicitly.
+    for flag, kind, default, meaning in (
+        ("--keep-versions", at_least(1), KEEP_VERSIONS, "published versions kept"),
+        (
+            "--drift",
+            share,
+            DRIFT,
+            "refit when the published components keep this much less of the variance than "
+            "they were fitted to",
+        ),
+        ("--refit-days", at_least(1), REFIT_DAYS, "refit when the published fit is this old"),
+    ):
+        parser.add_argument(flag, type=kind, default=default, help=f"{meaning} (default {default})")
     parser.add_argument(
         "--mode",
         choices=("incremental", "full"),

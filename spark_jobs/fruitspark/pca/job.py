@@ -8,21 +8,50 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.errors import AnalysisException
 from pyspark.ml import PipelineModel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from fruits_contract.layout import SKIPPED
 from fruitspark.hadoop_fs import delete_children, exists, replace_file
 from fruitspark.pca import extract, history, load, maths, policy
 from fruitspark.pca.arguments import PcaArgs, parse_args
 from fruitspark.pca.maths import PcaInputError, TooFewRows
+from fruitspark.pca.moments import Moments
+from fruitspark.pca.paths import Days
 from fruitspark.publication import latest_manifest, new_version, prune_versions, publish
 from fruitspark.session import run_job
 
 log = logging.getLogger("pca")
+
+
+@dataclass(frozen=True)
+class Today:
+    """What a run knows once the statistics are merged and the policy has decided: what a
+    refit and an append both write from."""
+
+    args: PcaArgs
+    features: DataFrame
+    days: Days  # the day fingerprints, and the rows featurized again later
+    moments: Moments
+    decision: policy.Decision
+    warnings: list[str]
+
+    def report(self, version: str, fit: maths.Fit, projected: dict[str, dict]) -> dict:
+        return load.build_report(
+            self.args.model,
+            self.args.input,
+            self.args.variance,
+            version,
+            self.moments,
+            fit,
+            self.decision,
+            projected,
+            self.warnings,
+        )
 
 
 def run(spark: SparkSession, args: PcaArgs) -> dict:
@@ -91,23 +120,11 @@ def fit_and_publish(spark: SparkSession, args: PcaArgs) -> dict:
     )
     log.info("%s: %s", "refit" if decision.refit else "no refit", decision.reason)
     run_time = new_version().removeprefix("v=")
+    today = Today(args, features, days, moments, decision, warnings)
     if decision.refit:
-        report, manifest = refit(
-            spark, args, features, days, moments, fresh, decision, rules, warnings
-        )
+        report, manifest = refit(spark, today, fresh, rules)
     else:
-        report, manifest = append(
-            spark,
-            args,
-            features,
-            days,
-            moments,
-            published,
-            published_fit,
-            decision,
-            run_time,
-            warnings,
-        )
+        report, manifest = append(spark, today, published, published_fit, run_time)
     publish(spark, args.output, manifest)
     delete_children(spark, args.output, [SKIPPED])
     log.info(
@@ -128,29 +145,20 @@ def fit_and_publish(spark: SparkSession, args: PcaArgs) -> dict:
     return report
 
 
-def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules, warnings):
+def refit(spark: SparkSession, today: Today, fresh: maths.Fit, rules: policy.Policy):
     """A new version: the fresh fit, and every row that counts projected with it."""
+    output = today.args.output
     version = new_version()
-    version_uri = f"{args.output}/{version}"
+    version_uri = f"{output}/{version}"
     folder = load.rows_folder(version.removeprefix("v="))
     log.info("writing version %s: every row, re-projected", version_uri)
     model = maths.spark_model(fresh)
-    rows = extract.rows_that_count(spark, features, days.superseded_rows)
+    rows = extract.rows_that_count(spark, today.features, today.days.superseded_rows)
     load.write_rows(model, rows, f"{version_uri}/{folder}")
-    segments = load.segments(spark, version_uri, folder, days.fingerprints)
+    segments = load.segments(spark, version_uri, folder, today.days.fingerprints)
     model.write().save(f"{version_uri}/_model")
     load.write_portable_model(spark, maths.portable_model(fresh), f"{version_uri}/_model")
-    report = load.build_report(
-        args.model,
-        args.input,
-        args.variance,
-        version,
-        moments,
-        fresh,
-        decision,
-        segments,
-        warnings,
-    )
+    report = today.report(version, fresh, segments)
     load.write_report(
         spark, report, spark.read.parquet(f"{version_uri}/{folder}"), f"{version_uri}/_report"
     )
@@ -159,37 +167,32 @@ def refit(spark, args: PcaArgs, features, days, moments, fresh, decision, rules,
 
 
 def append(
-    spark, args, features, days, moments, published, published_fit, decision, run_time, warnings
+    spark: SparkSession,
+    today: Today,
+    published: dict,
+    published_fit: maths.Fit,
+    run_time: str,
 ):
     """The published version, with the days whose features changed since (new days, mostly)
     projected with its model, and the days gone from the features dropped."""
     version = published["version"]
-    version_uri = f"{args.output}/{version}"
+    version_uri = f"{today.args.output}/{version}"
+    fingerprints = today.days.fingerprints
     kept_segments = {
         day: entry
         for day, entry in published["segments"].items()
-        if days.fingerprints.get(day) == entry["fingerprint"]
+        if fingerprints.get(day) == entry["fingerprint"]
     }
-    changed = sorted(set(days.fingerprints) - set(kept_segments))
+    changed = sorted(set(fingerprints) - set(kept_segments))
     new_segments = {}
     if changed:
         folder = load.rows_folder(run_time)
         log.info("appending %s to %s", ", ".join(changed), version_uri)
         model = PipelineModel.load(f"{version_uri}/_model")
-        rows = extract.rows_that_count(spark, features, days.superseded_rows, changed)
+        rows = extract.rows_that_count(spark, today.features, today.days.superseded_rows, changed)
         load.write_rows(model, rows, f"{version_uri}/{folder}")
-        new_segments = load.segments(spark, version_uri, folder, days.fingerprints)
-    report = load.build_report(
-        args.model,
-        args.input,
-        args.variance,
-        version,
-        moments,
-        published_fit,
-        decision,
-        new_segments,
-        warnings,
-    )
+        new_segments = load.segments(spark, version_uri, folder, fingerprints)
+    report = today.report(version, published_fit, new_segments)
     load.write_append_report(spark, report, version_uri, run_time)
     manifest = load.manifest(
         report, {**kept_segments, **new_segments}, published["fitted_with"], published["created_at"]
