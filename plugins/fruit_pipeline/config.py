@@ -159,10 +159,18 @@ def load_config(environ: Mapping[str, str] | None = None) -> PipelineConfig:
         return PipelineConfig(**values)
     except ValidationError as error:
         problems = "\n".join(
-            f"  {_variable(problem)}: {problem['msg'].removeprefix('Value error, ')}"
-            for problem in error.errors()
+            f"  {_variable(problem)}: {_explained(problem)}" for problem in error.errors()
         )
         raise ValueError(f"invalid FRUITS_* configuration:\n{problems}") from error
+
+
+def _explained(problem: dict) -> str:
+    if problem["type"] == "extra_forbidden":  # a typo, or a setting that is now tuning
+        return (
+            "not a setting (tuning is code: fruit_pipeline/tuning.py; the settings are "
+            f"{', '.join(PREFIX + name.upper() for name in PipelineConfig.model_fields)})"
+        )
+    return problem["msg"].removeprefix("Value error, ")
 
 
 def _variable(problem: dict) -> str:

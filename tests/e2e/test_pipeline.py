@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -18,6 +19,7 @@ from airflow.providers.amazon.aws.sensors.emr import EmrJobFlowSensor, EmrStepSe
 from airflow.sdk.exceptions import AirflowException
 from botocore.exceptions import WaiterError
 
+from fruits_contract.artifacts import model_file
 from fruits_contract.landing import landing_key
 from localaws.airflow_runs import airflow, asset_events, json_output
 from localaws.client import (
@@ -38,8 +40,9 @@ DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19,
 RUN_ONE, RUN_TWO, RUN_THREE = "2026-11-19", "2026-11-20", "2026-11-21"
 LATE_KEY = landing_key("images/", DAY_ONE, "Banana/late.jpg")
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
-# The local AWS deploys the default CNN only: a run asking for this one fails at featurize.
-UNDEPLOYED_CNN = "resnet50"
+# A CNN whose ONNX file a test withdraws from the artifacts (withdrawn_model): a run asking
+# for it fails at featurize, as one after an incomplete deploy would.
+UNDEPLOYED_CNN = "vgg16"
 # Put on the PYTHONPATH of a run's `airflow dags test`: the first create_job_flow and the
 # first add_job_flow_steps reach AWS, then their task dies, as a worker killed at that moment.
 DIE_ONCE_AFTER_AWS_CALL = """
@@ -312,6 +315,20 @@ def test_retried_tasks_made_one_cluster_and_added_each_step_once(stack, day_two)
 REQUEST = "withdrawn-by-user-4711"
 
 
+@contextlib.contextmanager
+def withdrawn_model(stack, cnn: str = UNDEPLOYED_CNN):
+    """The CNN's deployed ONNX file gone for the block, then put back."""
+    key = f"artifacts/{model_file(cnn)}"
+    aside = f"test-aside/{model_file(cnn)}"
+    stack.s3.copy_object(Bucket=BUCKET, Key=aside, CopySource={"Bucket": BUCKET, "Key": key})
+    stack.s3.delete_object(Bucket=BUCKET, Key=key)
+    try:
+        yield
+    finally:
+        stack.s3.copy_object(Bucket=BUCKET, Key=key, CopySource={"Bucket": BUCKET, "Key": aside})
+        stack.s3.delete_object(Bucket=BUCKET, Key=aside)
+
+
 def step_logs(stack, cluster: dict) -> str:
     return "".join(
         gzip.decompress(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode()
@@ -340,7 +357,8 @@ def erasure(stack, day_one, day_two):
     stack.s3.put_object(Bucket=BUCKET, Key="erasure/requests/malformed.json", Body=b"{")
     versions_before = pca_versions(stack)
     log_before = stack.log.read_text()
-    failed, _, failed_cluster = stack.run(RUN_THREE, conf={"model": UNDEPLOYED_CNN})
+    with withdrawn_model(stack):
+        failed, _, failed_cluster = stack.run(RUN_THREE, conf={"model": UNDEPLOYED_CNN})
     pending = set(stack.keys("erasure/"))
     state, tasks, cluster = stack.run(RUN_THREE)
     return {
@@ -462,11 +480,12 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     before = stack.keys("features/") | stack.keys("pca/")
     topic, queue_url = alerts_inbox(stack.endpoint)
     # A reconcile: the interval's images were all taken, and a rerun would have nothing to do.
-    state, tasks, cluster = stack.run(
-        RUN_TWO,
-        conf={"mode": "reconcile", "model": UNDEPLOYED_CNN},
-        FRUITS_ALERTS_TOPIC_ARN=topic,
-    )
+    with withdrawn_model(stack):
+        state, tasks, cluster = stack.run(
+            RUN_TWO,
+            conf={"mode": "reconcile", "model": UNDEPLOYED_CNN},
+            FRUITS_ALERTS_TOPIC_ARN=topic,
+        )
     assert state == "failed"
     assert tasks["watch_spark_steps"] == "failed"
     assert tasks["terminate_emr_cluster"] == "success"

@@ -82,3 +82,10 @@ def test_bad_or_unknown_variables_are_refused_with_the_setting_named(environment
 )
 def test_valid_settings_are_accepted(environment):
     load_config(environment)
+
+
+def test_a_setting_that_became_tuning_says_where_tuning_is():
+    with pytest.raises(ValueError, match="FRUITS_TARGET_FEATURIZE_MINUTES: not a setting") as error:
+        load_config({"FRUITS_TARGET_FEATURIZE_MINUTES": "5"})
+    assert "fruit_pipeline/tuning.py" in str(error.value)
+    assert "FRUITS_POKE_SECONDS" in str(error.value)
