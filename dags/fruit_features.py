@@ -12,18 +12,23 @@ short-lived EMR cluster:
    decides the cluster's nodes and the steps; its XComs show the plan, its reason and
    estimate;
 3. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, as
-   planned; a retry reuses the run's cluster, and an interrupted run's cluster of the same
-   interval is ended first;
+   planned; a retry reuses the run's cluster; the DAG's other runs still running are waited
+   for (one run at a time, a backfill's too), and the clusters of runs no longer running
+   are ended first;
 4. `add_spark_steps`: erase what pending requests name (when there are some), featurize
    every landed image no run took yet (after an outage, all the missed days on this one
    cluster), then PCA: the new days appended to the published version, or a refit when one
    is due; a retry adds no step twice;
 5. `watch_spark_steps`: wait (deferred) for the last step; a failed step fails the run, with
    the step's reason and the end of its log;
-6. `publish_outputs`: complete the erasure requests the erase step verified (something left
-   fails the run, naming the place), and record events on the two assets,
-   `fruit_features.features` and `fruit_features.pca`, for the DAGs scheduled on them;
-7. `terminate_emr_cluster`: the teardown: always terminates the cluster once it exists;
+6. `publish_outputs`: once every step completed, complete the erasure requests the erase
+   step verified (something left fails the run, naming the place), and record an event on
+   each of the two assets, `fruit_features.features` and `fruit_features.pca`, that has
+   news since its last event, for the DAGs scheduled on them (a rerun that changed nothing
+   records none);
+7. `terminate_emr_cluster`: the teardown of the cluster and its steps (both setups, so a
+   clear that starts a new cluster adds the steps to it): always terminates the cluster
+   once it exists;
 8. `record_cost`: after it, whatever the run's outcome, what the cluster cost, from its own
    timeline, under `costs/`.
 
@@ -42,15 +47,17 @@ from airflow.sdk import DAG, Param, chain
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from fruit_pipeline.alerts import TEMPLATE_FILTERS, failure_alerts, run_deadlines
-from fruit_pipeline.assets import features_asset, pca_asset
+from fruit_pipeline.assets import OUTPUTS_ALIAS, features_asset, pca_asset
 from fruit_pipeline.config import load_config
 from fruit_pipeline.emr_requests import job_flow_overrides
 from fruit_pipeline.prices import INSTANCES
 from fruit_pipeline.retry_safe import (
+    CLUSTER_XCOM,
     LAST_STEP_XCOM,
     RetrySafeEmrAddStepsOperator,
     RetrySafeEmrCreateJobFlowOperator,
 )
+from fruit_pipeline.run_interval import run_interval
 from fruit_pipeline.sensors import NewImagesSensor
 from fruit_pipeline.step_failures import ExplainedStepSensor
 from fruit_pipeline.tasks import plan_cluster, publish_outputs, record_cost
@@ -136,6 +143,7 @@ with DAG(
     params=PARAMS,
     render_template_as_native_obj=True,
     user_defined_filters=TEMPLATE_FILTERS,
+    user_defined_macros={"run_interval": run_interval},
     default_args={
         "owner": "data-platform",
         "on_failure_callback": failure_alerts(CONFIG),
@@ -160,6 +168,7 @@ with DAG(
         task_id="create_emr_cluster",
         job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID, instances=plan["instances"]),
         emr_conn_id=None,  # no silent merge of an emr_default connection's extras
+        poll_seconds=CONFIG.poke_seconds,
         **AWS,
     )
 
@@ -170,9 +179,13 @@ with DAG(
         **AWS,
     )
 
+    # The steps' ids and their cluster, both from add_spark_steps: a clear that starts a new
+    # cluster also adds the steps to it (both are setups of the teardown).
+    steps_cluster = add_spark_steps.output[CLUSTER_XCOM]
+
     watch_spark_steps = ExplainedStepSensor(
         task_id="watch_spark_steps",
-        job_flow_id=create_emr_cluster.output,
+        job_flow_id=steps_cluster,
         step_id=add_spark_steps.output[LAST_STEP_XCOM],
         deferrable=True,
         poke_interval=CONFIG.poke_seconds,
@@ -180,13 +193,18 @@ with DAG(
         **AWS,
     )
 
-    published = publish_outputs.override(outlets=[features_asset(CONFIG), pca_asset(CONFIG)])()
+    # Out of the cluster's scope (not upstream of its teardown): cleared alone, it runs alone.
+    # It reads the two datasets, and records through the alias the events that are news
+    # against the assets' last ones: as inlets, Airflow knows the assets the alias names.
+    published = publish_outputs.override(
+        inlets=[features_asset(CONFIG), pca_asset(CONFIG)], outlets=[OUTPUTS_ALIAS]
+    )(steps_cluster, add_spark_steps.output)
 
     terminate_emr_cluster = EmrTerminateJobFlowOperator(
         task_id="terminate_emr_cluster",
         job_flow_id=create_emr_cluster.output,
         **AWS,
-    ).as_teardown(setups=create_emr_cluster)
+    ).as_teardown(setups=[create_emr_cluster, add_spark_steps])
 
     cost = record_cost(create_emr_cluster.output, plan["plan"]).as_teardown(
         setups=create_emr_cluster
@@ -198,7 +216,6 @@ with DAG(
         create_emr_cluster,
         add_spark_steps,
         watch_spark_steps,
-        published,
-        terminate_emr_cluster,
-        cost,
+        [published, terminate_emr_cluster],
     )
+    terminate_emr_cluster >> cost

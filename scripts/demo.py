@@ -15,7 +15,7 @@ import argparse
 import json
 import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fruits_contract.cnns import DEFAULT_CNN
@@ -146,8 +146,8 @@ def main() -> None:
 
         environment = airflow_environment(aws.endpoint, output / "airflow-home", BUCKET)
         airflow(environment, "db", "migrate", log=log)
-        # The run of tomorrow's date covers today's uploads: its data interval is [today, tomorrow).
-        run_date = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
+        # The run of today's date covers today's uploads: it processes [today, tomorrow).
+        run_date = datetime.now(UTC).strftime("%Y-%m-%d")
         say(f"airflow dags test fruit_features {run_date} (about a minute; log: {log})")
         state, tasks = run_dag(environment, run_date, log)
         if state != "success":

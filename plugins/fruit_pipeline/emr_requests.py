@@ -38,10 +38,11 @@ PCA_MODE = "{{ 'full' if params.mode == 'full' else 'incremental' }}"
 # What featurize takes (fruits_contract.landing): what no run took, in the open landing
 # folders (incremental) or in every folder (reconcile); or every image again (full).
 TAKE = "{{ {'incremental': 'new', 'reconcile': 'missing'}.get(params.mode, 'all') }}"
-# The landing folders that runs as of this moment may close: the data interval's end.
-AS_OF = "{{ data_interval_end.isoformat() }}"
-INGEST_DATE = "{{ data_interval_start.strftime('%Y-%m-%d') }}"
-DATA_INTERVAL = "{{ data_interval_start.isoformat() }}/{{ data_interval_end.isoformat() }}"
+# The run's interval (fruit_pipeline.run_interval, the DAG's macro), however it was triggered.
+# The landing folders that runs as of its end may close.
+AS_OF = "{{ run_interval(dag_run).end.isoformat() }}"
+INGEST_DATE = "{{ run_interval(dag_run).ingest_date }}"
+DATA_INTERVAL = "{{ run_interval(dag_run) | string }}"
 PCA_SIZE = "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.variance }}"
 # infra/fruits-pipeline.yaml lets Airflow create and touch only the clusters with this tag.
 CLUSTER_TAG = {"Key": "project", "Value": "fruits"}

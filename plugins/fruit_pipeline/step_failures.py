@@ -47,6 +47,17 @@ def unsuccessful_steps(emr: Any, cluster_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def not_completed(emr: Any, cluster_id: str, step_ids: list[str]) -> list[str]:
+    """The steps among step_ids that have not completed, as "name (STATE)": none when the
+    run's work is done, whatever a task's state says (a task marked success by hand)."""
+    left = []
+    for step_id in step_ids:
+        step = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
+        if step["Status"]["State"] != "COMPLETED":
+            left.append(f"{step['Name']} ({step['Status']['State']})")
+    return left
+
+
 def explain(
     emr: Any,
     s3: S3Hook,

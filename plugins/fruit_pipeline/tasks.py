@@ -3,8 +3,8 @@ graph shows, safe to retry on its own:
 
 - plan_cluster: reads PCA's _LATEST; decides the cluster's instances and the steps (erase
   first when requests are pending), and returns them with the reason, as XComs the UI shows;
-- publish_outputs: once the steps succeeded, completes the erasure requests they verified,
-  and records the two asset events;
+- publish_outputs: once every step completed, completes the erasure requests they verified,
+  and records an event on each asset that has news since its last event;
 - record_cost: after the teardown, whatever the run's outcome, writes what the cluster cost.
 """
 
@@ -18,14 +18,25 @@ from typing import Any
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import task
+from airflow.sdk.exceptions import AirflowSkipException
 
-from fruit_pipeline.assets import features_asset, features_extra, pca_asset, pca_extra, read_json
+from fruit_pipeline.assets import (
+    OUTPUTS_ALIAS,
+    features_asset,
+    features_extra,
+    is_news,
+    pca_asset,
+    pca_extra,
+    read_json,
+)
 from fruit_pipeline.cluster import ended_cluster, plan
 from fruit_pipeline.config import load_config
 from fruit_pipeline.costs import cost_record, record_key
 from fruit_pipeline.emr_requests import erase_step, spark_steps
 from fruit_pipeline.erasure import complete_requests
 from fruit_pipeline.retry_safe import tags_of
+from fruit_pipeline.run_interval import run_interval
+from fruit_pipeline.step_failures import not_completed
 from fruits_contract.layout import LATEST, SKIPPED, partition, summary_key
 
 log = logging.getLogger(__name__)
@@ -44,6 +55,7 @@ def plan_cluster(found: dict[str, int], **context: Any) -> dict[str, Any]:
     s3 = S3Hook(aws_conn_id=config.aws_conn_id)
     manifest = read_json(s3, pca_root(config.pca_uri, params["model"]) + LATEST)
     instances, summary = plan(config, found, params, manifest, datetime.now(UTC))
+    summary["interval"] = str(run_interval(context["dag_run"]))
     log.info(
         "work: %d new image(s), %d bytes, CNN %s, %d erasure request(s), %d row(s) a PCA "
         "refit re-projects (%s)",
@@ -64,25 +76,41 @@ def plan_cluster(found: dict[str, int], **context: Any) -> dict[str, Any]:
 
 
 @task
-def publish_outputs(**context: Any) -> None:
-    """The steps have succeeded: complete the requests the erase step applied and verified
-    in this run (their counts go into the features event), then record both asset events.
-    A succeeded step's output that cannot be found is logged, and named in the event's
-    extra under "missing"."""
+def publish_outputs(cluster_id: str, step_ids: list[str], **context: Any) -> dict[str, Any]:
+    """Once every step of the run completed: complete the requests the erase step applied
+    and verified (their counts go into the features event), then record, through
+    OUTPUTS_ALIAS, the events that are news against each asset's last one (is_news). Steps
+    not completed (watch_spark_steps marked success by hand) publish nothing: the images no
+    step featurized stay for the next run. Returns the events recorded."""
     config = load_config()
+    if left := not_completed(EmrHook(aws_conn_id=config.aws_conn_id).conn, cluster_id, step_ids):
+        message = (
+            f"the steps did not all complete ({', '.join(left)}): nothing is published, and "
+            "the next run takes the images no step featurized"
+        )
+        log.warning(message)
+        raise AirflowSkipException(message)
     model = context["params"]["model"]
-    ingest_date = context["data_interval_start"].strftime("%Y-%m-%d")
     s3 = S3Hook(aws_conn_id=config.aws_conn_id)
-    summary_uri = f"{config.features_uri}{summary_key(model, ingest_date)}"
+    summary_uri = config.features_uri + summary_key(
+        model, run_interval(context["dag_run"]).ingest_date
+    )
     root = pca_root(config.pca_uri, model)
     features = features_extra(read_json(s3, summary_uri), summary_uri)
     features["erasure"] = complete_requests(s3, config.erasure_uri, context["run_id"])
     pca = pca_extra(read_json(s3, root + LATEST), root, read_json(s3, root + SKIPPED))
+    recorded = {}
     for asset, extra in ((features_asset(config), features), (pca_asset(config), pca)):
         if "missing" in extra:
             log.warning("%s: %s", asset.name, extra)
-        context["outlet_events"][asset].extra = extra
-        log.info("asset event: %s %s", asset.name, extra)
+        last = next(iter(context["inlet_events"][asset].ascending(False).limit(1)), None)
+        if is_news(asset.name, extra, last.extra if last else None):
+            context["outlet_events"][OUTPUTS_ALIAS].add(asset, extra=extra)
+            recorded[asset.name] = extra
+            log.info("asset event: %s %s", asset.name, extra)
+        else:
+            log.info("%s: nothing new since its last event, none recorded (%s)", asset.name, extra)
+    return recorded
 
 
 @task

@@ -31,8 +31,9 @@ TARGET_FEATURIZE_MINUTES = 20.0
 SPOT_TIMEOUT_MINUTES = 20
 
 # EMR's auto-termination: the safety net behind the teardown, for a cluster whose run was
-# killed. An hour bounds the loss to one idle hour of the cluster.
-IDLE_TIMEOUT_SECONDS = 3600
+# killed, paused or stalled. A run adds its steps as soon as its cluster is up, and
+# terminates it as soon as they end: the cluster idles for seconds, never 15 minutes.
+IDLE_TIMEOUT_SECONDS = 15 * 60
 # The steps' whole run, within dagrun_timeout.
 STEPS_TIMEOUT = timedelta(hours=10)
 DAGRUN_TIMEOUT = timedelta(hours=12)

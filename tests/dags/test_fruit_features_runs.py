@@ -7,10 +7,12 @@ PENDING/RUNNING: a helper thread plays EMR's part and sets each step's final sta
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
@@ -23,6 +25,7 @@ import pytest
 from moto.emr.models import emr_backends
 from moto.server import ThreadedMotoServer
 
+from fruit_pipeline.assets import pca_fingerprint
 from fruits_contract.erasure import COUNTED_PLACES
 from fruits_contract.landing import OUTSIDE, FolderSeen, LandingState
 from fruits_contract.layout import landing_state_key
@@ -33,8 +36,8 @@ from tests.airflow_env import ROOT
 pytestmark = pytest.mark.slow
 REGION = "eu-west-1"
 BUCKET = "fruits-test"
-# The interval [today, tomorrow) holds the images this test uploads now.
-TOMORROW = pendulum.today("UTC").add(days=1)
+# The run of today's date processes [today, tomorrow): the images this test uploads now.
+TODAY = pendulum.today("UTC")
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +88,16 @@ def run_dag(airflow_db, moto_endpoint):
     for task in dag.tasks:  # Airflow's default_task_retry_delay, read when the SDK was imported
         task.retry_delay = timedelta(seconds=1)
 
-    def run(logical_date=TOMORROW, conf=None):
-        return dag.test(logical_date=logical_date, run_conf=conf)
+    # A run's conf sets the value of the Param objects the DAG and its tasks share (the task
+    # SDK's process_params): in one process, the next run would inherit it.
+    defaults = {task.task_id: copy.deepcopy(task.params) for task in dag.tasks}
+    dag_defaults = copy.deepcopy(dag.params)
+
+    def run(logical_date=TODAY, conf=None, **options):
+        dag.params = copy.deepcopy(dag_defaults)
+        for task in dag.tasks:
+            task.params = copy.deepcopy(defaults[task.task_id])
+        return dag.test(logical_date=logical_date, run_conf=conf, **options)
 
     return run
 
@@ -113,9 +124,13 @@ STEP_SECONDS = 2.5  # longer than the sensor's first poke: the deferred trigger 
 
 
 @contextmanager
-def emr_plays_steps(failing_step: str | None = None) -> Iterator[None]:
-    """Finish steps one at a time, in order; a failure cancels the steps after it."""
+def emr_plays_steps(
+    failing_step: str | None = None, writes: dict[str, Callable[[], None]] | None = None
+) -> Iterator[None]:
+    """Finish steps one at a time, in order; a failure cancels the steps after it. A step
+    named in writes calls its function, as the job writes its outputs, before it completes."""
     stop = threading.Event()
+    writes = writes or {}
 
     def play() -> None:
         while not stop.wait(STEP_SECONDS):
@@ -124,6 +139,8 @@ def emr_plays_steps(failing_step: str | None = None) -> Iterator[None]:
                 if not active:
                     continue
                 step = active[0]
+                if step.name in writes and step.name != failing_step:
+                    writes.pop(step.name)()
                 step.state = "FAILED" if step.name == failing_step else "COMPLETED"
                 if step.state == "FAILED":
                     for later in active[1:]:
@@ -152,6 +169,8 @@ def asset_events(dag_run) -> dict[str, dict]:
         events = session.scalars(
             select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)
         ).all()
+        names = [event.asset.name for event in events]
+        assert len(names) == len(set(names)), f"one event per asset: {names}"
         return {event.asset.name: event.extra for event in events}
 
 
@@ -171,9 +190,10 @@ def forget_clusters():
 
 def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run_dag, s3):
     """The extras come from what the jobs wrote: here, the files they write, put in place."""
-    ingest_date = TOMORROW.subtract(days=1).to_date_string()
+    ingest_date = TODAY.to_date_string()
     summary = {"found": 3, "featurized": 2, "rejected": 1, "model": "mobilenet_v2"}
     summary |= {"model_id": "sha256:ab", "ingest_date": ingest_date}
+    summary |= {"created_at": "2026-11-22T00:00"}
     manifest = {"version": "v=20261121T000000000000Z", "rows": 40, "k": 7, "variance": 0.951}
     manifest |= {"model": "mobilenet_v2", "model_id": "sha256:ab", "refit": False}
     manifest |= {"refit_reason": "the published components keep 95.30% of the variance"}
@@ -182,13 +202,13 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
         f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json": summary,
         "pca/model=mobilenet_v2/_LATEST": manifest,
     }
-    for key, content in written.items():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(content))
-    try:
-        with emr_plays_steps():
-            dag_run = run_dag()
-    finally:
-        s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key} for key in written]})
+
+    def write(key: str) -> Callable[[], None]:
+        return lambda: s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(written[key]))
+
+    summary_key, manifest_key = written
+    with emr_plays_steps(writes={"featurize": write(summary_key), "pca": write(manifest_key)}):
+        dag_run = run_dag()
     assert dag_run.state == "success", states(dag_run)
     assert set(states(dag_run).values()) == {"success"}
     (cluster,) = clusters()
@@ -204,6 +224,7 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
             "images_featurized": 2,
             "images_rejected": 1,
             "summary": summary_uri,
+            "summary_created_at": "2026-11-22T00:00",
             "erasure": dict.fromkeys(("requests", "refused", *COUNTED_PLACES), 0),
         },
         "fruit_features.pca": {
@@ -219,8 +240,19 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
             "kept_variance": 0.953,
             "drift": -0.002,
             "updated_at": "2026-11-22T00:00:00",
+            "fingerprint": pca_fingerprint(manifest),
         },
     }
+    # The same date again: featurize takes nothing, PCA leaves its version as it was.
+    written[summary_key] |= {"found": 0, "featurized": 0, "rejected": 0, "created_at": "later"}
+    try:
+        with emr_plays_steps(writes={"featurize": write(summary_key), "pca": write(manifest_key)}):
+            rerun = run_dag(conf={"mode": "reconcile"})
+    finally:
+        s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key} for key in written]})
+    assert rerun.state == "success", states(rerun)
+    assert states(rerun)["publish_outputs"] == "success"
+    assert asset_events(rerun) == {}, "a rerun that changed nothing announces nothing"
 
 
 def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
@@ -234,6 +266,53 @@ def test_failed_featurize_fails_the_run_and_still_terminates(run_dag, s3):
     assert cluster.state == "TERMINATED"
     assert [step.state for step in cluster.steps] == ["FAILED", "CANCELLED"]
     assert asset_events(dag_run) == {}
+
+
+def test_watch_marked_success_while_steps_run_publishes_nothing_and_says_so(run_dag, s3, caplog):
+    """As the UI's "mark success" on watch_spark_steps: the teardown ends the cluster, its
+    steps are cancelled, and publish_outputs checks the steps before it claims anything."""
+    dag_run = run_dag(
+        logical_date=TODAY.add(days=7),  # a date of its own: dag.test() reuses a date's run
+        conf={"mode": "reconcile"},
+        mark_success_pattern="watch_spark_steps",
+    )
+    task_states = states(dag_run)
+    assert task_states["watch_spark_steps"] == "success"
+    assert task_states["publish_outputs"] == "skipped"
+    assert task_states["terminate_emr_cluster"] == "success"
+    (cluster,) = clusters()
+    assert cluster.state == "TERMINATED"
+    # moto leaves a terminated cluster's steps as they were; the local AWS cancels them.
+    assert "COMPLETED" not in {step.state for step in cluster.steps}
+    assert asset_events(dag_run) == {}
+    assert "the steps did not all complete (featurize (" in caplog.text
+    assert "the next run takes the images no step featurized" in caplog.text
+
+
+def step_arguments(cluster, name: str) -> dict[str, str]:
+    (step,) = [step for step in cluster.steps if step.name == name]
+    return dict(arg.removeprefix("--").split("=", 1) for arg in step.args if "=" in arg)
+
+
+@pytest.mark.parametrize(
+    ("logical_date", "day"),
+    [(None, TODAY.subtract(days=1)), (TODAY.subtract(days=10), TODAY.subtract(days=10))],
+    ids=["without a date", "for a past date"],
+)
+def test_a_trigger_with_or_without_a_date_runs_the_day_it_means(run_dag, s3, logical_date, day):
+    """Without a date (the CLI without -l, the REST API, the UI's form left empty): the run
+    of the last complete day, which takes what landed and no run took, as every run does.
+    For a date: that date's day, as its scheduled run, whatever interval Airflow inferred."""
+    with emr_plays_steps():
+        dag_run = run_dag(logical_date=logical_date)
+    assert dag_run.state == "success", states(dag_run)
+    (cluster,) = clusters()
+    interval = f"{day.isoformat()}/{day.add(days=1).isoformat()}"
+    assert {tag["Key"]: tag["Value"] for tag in cluster.tags}["data_interval"] == interval
+    featurize = step_arguments(cluster, "featurize")
+    assert featurize["ingest-date"] == day.to_date_string()
+    assert featurize["as-of"] == day.add(days=1).isoformat()
+    assert featurize["take"] == "new", "what no run took, whatever the day"
 
 
 def test_nothing_landed_since_featurize_listed_skips_the_run_with_no_cluster(run_dag, s3):
@@ -312,7 +391,7 @@ def immediate_retries(run_dag):
         task.retry_exponential_backoff = False
 
     def run(**kwargs):
-        return dag.test(logical_date=TOMORROW, **kwargs)
+        return dag.test(logical_date=TODAY, **kwargs)
 
     return run
 
@@ -361,21 +440,119 @@ def orphan_cluster(emr, run_id: str, interval_start: pendulum.DateTime) -> str:
     )["JobFlowId"]
 
 
-def test_a_new_run_ends_the_cluster_an_interrupted_run_of_its_interval_left(
-    run_dag, s3, moto_endpoint
-):
+def test_a_new_run_ends_the_clusters_of_runs_no_longer_running_first(run_dag, s3, moto_endpoint):
+    """Runs that Airflow no longer has (an interrupted `dags test`, whose date was run again),
+    of this interval or another: orphans, whatever their age."""
     emr = boto3.client("emr", endpoint_url=moto_endpoint, region_name=REGION)
-    orphan = orphan_cluster(emr, "manual__interrupted", TOMORROW.subtract(days=1))
-    other_day = orphan_cluster(emr, "scheduled__other_day", TOMORROW.subtract(days=2))
+    orphan = orphan_cluster(emr, "manual__interrupted", TODAY)
+    other_day = orphan_cluster(emr, "scheduled__other_day", TODAY.subtract(days=1))
     with emr_plays_steps():
         dag_run = run_dag()
     assert dag_run.state == "success", states(dag_run)
     by_id = {cluster.id: cluster for cluster in clusters()}
     assert by_id.pop(orphan).state == "TERMINATED"
-    assert by_id.pop(other_day).state == "WAITING"  # another interval's: not this run's to end
+    assert by_id.pop(other_day).state == "TERMINATED"
     (own,) = by_id.values()
     assert own.state == "TERMINATED"
     assert [step.name for step in own.steps] == ["featurize", "pca"]
+
+
+@contextmanager
+def run_in_airflow(run_id: str, state: str) -> Iterator[Callable[[str], None]]:
+    """A run of fruit_features in the metadata database, as a backfill's other run; yields a
+    function that sets its state."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.add(
+            DagRun(
+                dag_id="fruit_features",
+                run_id=run_id,
+                run_type="backfill",
+                state=state,
+                logical_date=TODAY.subtract(days=1),
+                run_after=TODAY,
+            )
+        )
+
+    def set_state(new: str) -> None:
+        with create_session() as session:
+            session.query(DagRun).filter(DagRun.run_id == run_id).update({"state": new})
+
+    try:
+        yield set_state
+    finally:
+        with create_session() as session:
+            session.query(DagRun).filter(DagRun.run_id == run_id).delete()
+
+
+def test_a_run_waits_for_the_cluster_of_a_run_still_running(run_dag, s3, moto_endpoint, capfd):
+    """A backfill runs several runs at once, whatever the DAG's max_active_runs: two would
+    take the same images. The cluster of a run still running is never ended; this run waits
+    (deferred) until that run is done, and ends the cluster it left."""
+    emr = boto3.client("emr", endpoint_url=moto_endpoint, region_name=REGION)
+    busy = orphan_cluster(emr, "backfill__busy", TODAY.subtract(days=1))
+    seen_while_running = []
+
+    def finish_later(set_state: Callable[[str], None]) -> None:
+        time.sleep(6)
+        seen_while_running.append(emr.describe_cluster(ClusterId=busy)["Cluster"])
+        seen_while_running.append(clusters())
+        set_state("failed")  # it failed, and its teardown never ran: its cluster is an orphan
+
+    with run_in_airflow("backfill__busy", "running") as set_state, emr_plays_steps():
+        finisher = threading.Thread(target=finish_later, args=(set_state,))
+        finisher.start()
+        dag_run = run_dag()
+        finisher.join()
+    assert dag_run.state == "success", states(dag_run)
+    while_running, clusters_then = seen_while_running
+    assert while_running["Status"]["State"] == "WAITING", "ended while its run was running"
+    assert [cluster.id for cluster in clusters_then] == [busy], "no second cluster meanwhile"
+    by_id = {cluster.id: cluster for cluster in clusters()}
+    assert by_id.pop(busy).state == "TERMINATED"
+    (own,) = by_id.values()
+    assert own.state == "TERMINATED"
+    assert [step.state for step in own.steps] == ["COMPLETED", "COMPLETED"]
+    task_logs = capfd.readouterr().out  # the task SDK logs an operator's lines there
+    assert f"waiting for cluster {busy} of run backfill__busy (WAITING), still running" in task_logs
+    assert f"terminating cluster {busy} of run backfill__busy" in task_logs
+    assert "that run is no longer running" in task_logs
+
+
+def test_of_two_runs_creating_at_once_the_later_cluster_ends_and_waits(
+    run_dag, s3, moto_endpoint, capfd
+):
+    """Two runs that looked at the same moment and both found no cluster: the one whose
+    cluster was created second ends it and waits its turn."""
+    from airflow.providers.amazon.aws.operators.emr import EmrCreateJobFlowOperator
+
+    emr = boto3.client("emr", endpoint_url=moto_endpoint, region_name=REGION)
+    create = EmrCreateJobFlowOperator.execute
+    rival = []
+
+    def another_run_created_first(self, context):
+        if not rival:
+            rival.append(orphan_cluster(emr, "backfill__rival", TODAY.subtract(days=2)))
+            threading.Timer(6, set_state, args=("success",)).start()
+        return create(self, context)
+
+    with (
+        run_in_airflow("backfill__rival", "running") as set_state,
+        mock.patch.object(EmrCreateJobFlowOperator, "execute", another_run_created_first),
+        emr_plays_steps(),
+    ):
+        dag_run = run_dag()
+        assert dag_run.state == "success", states(dag_run)
+    by_id = {cluster.id: cluster for cluster in clusters()}
+    (rival_id,) = rival
+    assert by_id.pop(rival_id).state == "TERMINATED"
+    backed_off, own = sorted(by_id.values(), key=lambda cluster: cluster.creation_datetime)
+    assert (backed_off.state, backed_off.steps) == ("TERMINATED", [])
+    assert [step.state for step in own.steps] == ["COMPLETED", "COMPLETED"]
+    task_logs = capfd.readouterr().out
+    assert f"cluster {rival_id} of run backfill__rival started before this run's" in task_logs
 
 
 IAM_BUCKET = "fruits-iam"
@@ -458,12 +635,12 @@ def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stac
     from moto.core.authorization import enable_iam_authentication
 
     admin_s3, airflow_s3 = stack_airflow_user
-    ingest_date = TOMORROW.subtract(days=1).to_date_string()
+    ingest_date = TODAY.to_date_string()
     for key, body in {
         "images/Banana/0_100.jpg": b"image bytes",
         f"features/_summary/model=mobilenet_v2/ingest_date={ingest_date}.json": json.dumps(
             {"found": 1, "featurized": 1, "rejected": 0, "model": "mobilenet_v2"}
-            | {"model_id": "sha256:ab", "ingest_date": ingest_date}
+            | {"model_id": "sha256:ab", "ingest_date": ingest_date, "created_at": "now"}
         ),
         "pca/model=mobilenet_v2/_LATEST": json.dumps(
             {"version": "v=1", "rows": 1, "k": 1, "variance": 1.0}
@@ -475,7 +652,7 @@ def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stac
 
     with enable_iam_authentication():
         with emr_plays_steps():
-            dag_run = dag.test(logical_date=TOMORROW)
+            dag_run = dag.test(logical_date=TODAY)
         assert dag_run.state == "success", states(dag_run)
         assert asset_events(dag_run)["fruit_features.features"]["images_featurized"] == 1
         for refused in (

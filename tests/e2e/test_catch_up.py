@@ -19,7 +19,7 @@ from scripts.fruits_sample import generate
 from tests.e2e.conftest import BUCKET
 
 pytestmark = pytest.mark.slow
-FIRST = datetime(2026, 11, 9, 10, tzinfo=UTC)  # taken by the run of 2026-11-10
+FIRST = datetime(2026, 11, 9, 10, tzinfo=UTC)  # taken by the run of 2026-11-09
 OUTAGE = [FIRST + timedelta(days=n) for n in range(1, 5)]  # 11-10 to 11-13: no run
 # A phone 15 minutes fast, at 23:50 UTC on the 13th: its folder is the 14th's.
 AHEAD_AT = datetime(2026, 11, 13, 23, 50, tzinfo=UTC)
@@ -55,7 +55,7 @@ def outage(stack, tmp_path_factory):
     """A first day taken on time; then four days without a run, a photo from a clock ahead;
     then the run of the fifth day."""
     first = uploaded(stack, tmp_path_factory, FIRST, seed=1)
-    state, tasks, _ = stack.run("2026-11-10")
+    state, tasks, _ = stack.run("2026-11-09")
     assert state == "success", tasks
     missed = set()
     for number, moment in enumerate(OUTAGE):
@@ -68,7 +68,7 @@ def outage(stack, tmp_path_factory):
         Metadata={LAST_MODIFIED_METADATA: AHEAD_AT.isoformat()},
     )
     clusters_before = len(stack.emr.list_clusters()["Clusters"])
-    state, tasks, cluster = stack.run("2026-11-14")
+    state, tasks, cluster = stack.run("2026-11-13")
     return {
         "first": first,
         "missed": missed | {f"s3://{BUCKET}/{AHEAD_KEY}"},
@@ -83,7 +83,7 @@ def outage(stack, tmp_path_factory):
 @pytest.fixture(scope="module")
 def next_day(stack, outage, tmp_path_factory):
     own = uploaded(stack, tmp_path_factory, NEXT_DAY, seed=20)
-    state, tasks, cluster = stack.run("2026-11-15")
+    state, tasks, cluster = stack.run("2026-11-14")
     return {"own": own, "state": state, "tasks": tasks, "cluster": cluster}
 
 
@@ -126,7 +126,7 @@ def test_the_next_days_run_takes_only_its_own_images(stack, outage, next_day):
 def test_reruns_of_past_dates_duplicate_nothing_and_start_no_cluster(stack, next_day):
     before = features(stack)
     clusters = len(stack.emr.list_clusters()["Clusters"])
-    for date in ("2026-11-12", "2026-11-14", "2026-11-15"):
+    for date in ("2026-11-11", "2026-11-13", "2026-11-14"):
         state, tasks, cluster = stack.run(date)
         assert set(tasks.values()) == {"skipped"}, (date, state, tasks)
         assert cluster == {}
@@ -144,7 +144,7 @@ def test_damaged_state_files_are_healed_by_the_next_run(stack, next_day, tmp_pat
         stack.s3.put_object(Bucket=BUCKET, Key=key, Body=body[: len(body) // 2])
         damaged[kind] = key
     uploaded(stack, tmp_path_factory, NEXT_DAY + timedelta(days=1), seed=30)
-    state, tasks, cluster = stack.run("2026-11-16")
+    state, tasks, cluster = stack.run("2026-11-15")
     assert state == "success", tasks
     logs = "".join(
         gzip.decompress(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode()

@@ -75,10 +75,10 @@ def fresh(stack):
     """A folder marker alone, then a request filed before any photo was featurized."""
     stack.s3.put_object(Bucket=BUCKET, Key="erasure/requests/", Body=b"")
     clusters = len(stack.emr.list_clusters()["Clusters"])
-    marker_state, marker_tasks, _ = stack.run("2026-11-16")
+    marker_state, marker_tasks, _ = stack.run("2026-11-15")
     marker_clusters = len(stack.emr.list_clusters()["Clusters"]) - clusters
     request(stack, "early", ["images/2026-11-15/Kiwi/not-yet.jpg"])
-    state, tasks, cluster = stack.run("2026-11-17")
+    state, tasks, cluster = stack.run("2026-11-16")
     return {
         "marker": (marker_state, marker_tasks, marker_clusters),
         "state": state,
@@ -101,13 +101,13 @@ def history(stack, fresh, tmp_path_factory):
         stack.s3.put_object(
             Bucket=BUCKET, Key=key, Body=body, Metadata={LAST_MODIFIED_METADATA: DAY.isoformat()}
         )
-    state, tasks, day_one = stack.run("2026-11-18")
+    state, tasks, day_one = stack.run("2026-11-17")
     assert state == "success", tasks
     keys = sorted(landing_key("images/", DAY, p.relative_to(folder).as_posix()) for p in good)
     deleted_by_app = keys[0]
     for version in stack.s3.list_object_versions(Bucket=BUCKET, Prefix=deleted_by_app)["Versions"]:
         stack.s3.delete_object(Bucket=BUCKET, Key=deleted_by_app, VersionId=version["VersionId"])
-    state, tasks, _ = stack.run("2026-11-18", conf={"mode": "full"})
+    state, tasks, _ = stack.run("2026-11-17", conf={"mode": "full"})
     assert state == "success", tasks
     return {"keys": keys, "deleted_by_app": deleted_by_app, "day_one": day_one}
 
@@ -125,11 +125,11 @@ def erasures(stack, history):
     rewritten = [*grows, history["keys"][2]]
     rewriter = threading.Thread(target=rewrite_once_erased, args=(stack, "grows", rewritten))
     rewriter.start()
-    state, tasks, cluster = stack.run("2026-11-19")
+    state, tasks, cluster = stack.run("2026-11-18")
     rewriter.join()
     pending = set(stack.keys("erasure/"))
     features_after_first = parquet_paths(stack, "features/")
-    next_state, next_tasks, _ = stack.run("2026-11-20")
+    next_state, next_tasks, _ = stack.run("2026-11-19")
     return {
         "old_versions": old_versions,
         "state": state,

@@ -19,7 +19,7 @@ from tests.e2e.conftest import BUCKET
 from tests.spark_jobs.photos import encode, fruit_jpeg
 
 pytestmark = pytest.mark.slow
-UPLOADED, RUN_DATE = datetime(2026, 11, 18, 9, tzinfo=UTC), "2026-11-19"
+UPLOADED, RUN_DATE = datetime(2026, 11, 18, 9, tzinfo=UTC), "2026-11-18"
 COMPOSED, DECOMPOSED = "Cl\u00e9mentine", "Cle\u0301mentine"
 LONG_NAME = "x" * 300 + ".jpg"  # a valid S3 key, too long for a file name on any disk
 PICTURE = Image.new("RGB", (100, 100), (90, 160, 40))

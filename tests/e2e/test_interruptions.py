@@ -4,7 +4,7 @@ interval's outputs hold each image once.
 
 One interval, in order:
 1. run 1 is killed (SIGKILL) while featurize runs; its cluster, asked for with the tuned
-   idle timeout (an hour), has it shortened to EMR's shortest through EMR's own API, as an
+   idle timeout (15 minutes), has it shortened to EMR's shortest through EMR's own API, as an
    operator could; it finishes the steps, idles, and ends after that;
 2. run 2 is killed the same way; run 3 starts at once, ends run 2's cluster, and succeeds.
 Runs 2 and 3 are reconciles (mode: reconcile): run 1's cluster took the interval's images,
@@ -31,7 +31,7 @@ from tests.e2e.conftest import BUCKET
 
 pytestmark = pytest.mark.slow
 UPLOADED = datetime(2026, 11, 14, 10, tzinfo=UTC)
-RUN_DATE = "2026-11-15"  # reads the images modified on 2026-11-14
+RUN_DATE = "2026-11-14"  # the run of the day the images were modified
 IDLE_TIMEOUT = 60  # EMR's shortest
 RECONCILE = {"mode": "reconcile"}
 

@@ -37,7 +37,7 @@ from tests.spark_jobs.photos import broken_files, fruit_jpeg, write
 pytestmark = pytest.mark.slow
 # Daily runs: the run dated D+1 reads the images modified on day D.
 DAY_ONE, DAY_TWO = datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 19, 15, tzinfo=UTC)
-RUN_ONE, RUN_TWO, RUN_THREE = "2026-11-19", "2026-11-20", "2026-11-21"
+RUN_ONE, RUN_TWO, RUN_THREE = "2026-11-18", "2026-11-19", "2026-11-20"
 LATE_KEY = landing_key("images/", DAY_ONE, "Banana/late.jpg")
 BROKEN = {name: broken_files()[name] for name in ("cut-short.jpg", "notes-renamed.png")}
 # A CNN whose ONNX file a test withdraws from the artifacts (withdrawn_model): a run asking
@@ -262,7 +262,7 @@ def test_a_day_without_images_waits_deferred_then_is_skipped_with_no_asset_event
     looks again until its timeout, then skips the run."""
     log_before = stack.log.read_text()
     state, tasks, _ = stack.run(
-        "2026-11-10", FRUITS_SENSOR_TIMEOUT_SECONDS="5", FRUITS_POKE_SECONDS="2"
+        "2026-11-09", FRUITS_SENSOR_TIMEOUT_SECONDS="5", FRUITS_POKE_SECONDS="2"
     )
     assert set(tasks.values()) == {"skipped"}, (state, tasks)
     log = stack.log.read_text()[len(log_before) :]
@@ -274,7 +274,7 @@ def test_a_day_without_images_waits_deferred_then_is_skipped_with_no_asset_event
             stack.environment, "dags", "list-runs", "fruit_features", "-o", "json", log=stack.log
         )
     )
-    (skipped,) = [run for run in runs if run["logical_date"].startswith("2026-11-10")]
+    (skipped,) = [run for run in runs if run["logical_date"].startswith("2026-11-09")]
     assert asset_events(stack.environment, skipped["run_id"]) == {}
 
 

@@ -12,6 +12,7 @@ DAGs folder also holds the example consumer of docs/examples/, as a user who cop
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -25,8 +26,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from localaws.client import client, latest_version, read_parquet
+from fruits_contract.landing import landing_key
+from localaws.client import client, latest_version, read_parquet, upload_folder
 from localaws.process import LocalAws, free_port
+from scripts.fruits_sample import generate
 from scripts.new_env import fill_secrets
 from tests.docker import compose
 from tests.e2e.browser import logged_in_page
@@ -449,12 +452,133 @@ def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
     assert len(events) == 2
 
 
-def test_a_backfill_over_a_range_duplicates_nothing_and_starts_no_cluster(stack):
-    """`airflow backfill create` (its REST call) over three past days, reprocessing them:
-    every image was taken by the triggered run, so each backfilled run finds nothing."""
-    clusters_before = len(stack.emr.list_clusters()["Clusters"])
-    paths_before = sorted(read_parquet(stack.s3, stack.bucket, "features/")["path"])
-    events_before = len(stack.api.get("/assets/events").json()["asset_events"])
+def run_path(run_id: str) -> str:
+    return f"/dags/fruit_features/dagRuns/{quote(run_id, safe='')}"
+
+
+def task_states(stack, run_id: str) -> dict[str, str]:
+    tasks = stack.api.get(f"{run_path(run_id)}/taskInstances").json()["task_instances"]
+    return {task["task_id"]: task["state"] for task in tasks}
+
+
+def clusters_of(stack, run_id: str) -> list[dict]:
+    """The run's clusters, described, oldest first."""
+    described = [
+        stack.emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+        for summary in stack.emr.list_clusters()["Clusters"]
+    ]
+    own = [c for c in described if {"Key": "run_id", "Value": run_id} in c["Tags"]]
+    return sorted(own, key=lambda cluster: cluster["Status"]["Timeline"]["CreationDateTime"])
+
+
+def upload_images(stack, tmp_path_factory, seed: int) -> set[str]:
+    """Two new images, landed now: their paths in the features."""
+    folder = tmp_path_factory.mktemp(f"images-{seed}")
+    paths = generate(folder, classes=2, per_class=1, seed=seed, start=seed * 10)
+    now = datetime.now(UTC)
+    upload_folder(stack.s3, folder, stack.bucket, "images/", now)
+    return {
+        f"s3://{stack.bucket}/{landing_key('images/', now, p.relative_to(folder).as_posix())}"
+        for p in paths
+    }
+
+
+def all_feature_paths(stack) -> list[str]:
+    return list(read_parquet(stack.s3, stack.bucket, "features/")["path"])
+
+
+def asset_events(stack) -> list[dict]:
+    return stack.api.get("/assets/events", params={"limit": 1000}).json()["asset_events"]
+
+
+def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_path_factory):
+    """The REST API's trigger without a logical_date, as the UI's form left empty and the
+    CLI without -l: the run of the last complete day, taking what landed and no run took."""
+    new = upload_images(stack, tmp_path_factory, seed=41)
+    triggered = stack.api.post(
+        "/dags/fruit_features/dagRuns", json={"logical_date": None}
+    ).raise_for_status()
+    run_id = triggered.json()["dag_run_id"]
+    assert triggered.json()["logical_date"] is None
+    run = wait_for(f"run {run_id} finished", lambda: ended(stack, run_id), 300, stack.logs)
+    assert run["state"] == "success", task_states(stack, run_id)
+    (cluster,) = clusters_of(stack, run_id)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    interval = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["data_interval"]
+    assert interval == f"{(today - timedelta(days=1)).isoformat()}/{today.isoformat()}"
+    paths = all_feature_paths(stack)
+    assert len(paths) == len(set(paths)), "each image once"
+    assert new <= set(paths)
+
+
+def ended(stack, run_id: str) -> dict | None:
+    run = stack.api.get(run_path(run_id)).json()
+    return run if run["state"] in ("success", "failed") else None
+
+
+def test_clearing_the_step_watch_runs_the_steps_again_and_announces_nothing(stack):
+    """The UI's clear of watch_spark_steps (with downstream), once the run's cluster has
+    ended: Airflow clears both setups with it, so a new cluster gets the steps again; they
+    take nothing, and no asset event is recorded."""
+    (dateless,) = [
+        run
+        for run in stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]
+        if run["logical_date"] is None and run["state"] == "success"
+    ]
+    run_id = dateless["dag_run_id"]
+    paths_before, events_before = sorted(all_feature_paths(stack)), len(asset_events(stack))
+    cleared = stack.api.post(
+        "/dags/fruit_features/clearTaskInstances",
+        json={
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": ["watch_spark_steps"],
+            "include_downstream": True,
+            "only_failed": False,
+            "reset_dag_runs": True,
+        },
+    ).raise_for_status()
+    assert {task["task_id"] for task in cleared.json()["task_instances"]} == {
+        "create_emr_cluster",
+        "add_spark_steps",
+        "watch_spark_steps",
+        "publish_outputs",
+        "terminate_emr_cluster",
+        "record_cost",
+    }
+
+    def ran_again():
+        states = task_states(stack, run_id)
+        done = len(clusters_of(stack, run_id)) == 2 and set(states.values()) <= {
+            "success",
+            "failed",
+            "upstream_failed",
+        }
+        return ended(stack, run_id) if done else None
+
+    run = wait_for(f"run {run_id} cleared and ended", ran_again, 300, stack.logs)
+    assert run["state"] == "success", task_states(stack, run_id)
+    first, second = clusters_of(stack, run_id)
+    assert (
+        first["Status"]["Timeline"]["EndDateTime"]
+        <= second["Status"]["Timeline"]["CreationDateTime"]
+    )
+    steps = stack.emr.list_steps(ClusterId=second["Id"])["Steps"]
+    assert {step["Name"]: step["Status"]["State"] for step in steps} == {
+        "featurize": "COMPLETED",
+        "pca": "COMPLETED",
+    }
+    assert sorted(all_feature_paths(stack)) == paths_before
+    assert len(asset_events(stack)) == events_before, "nothing new: no event"
+
+
+def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, tmp_path_factory):
+    """`airflow backfill create` (its REST call) over three past days, reprocessing them,
+    three runs at once: images landed before it, so each run's sensor finds them. One
+    cluster at a time (create_emr_cluster waits for the other running runs), each image
+    featurized once, and one features event for them."""
+    new = upload_images(stack, tmp_path_factory, seed=43)
+    events_before = {event["id"] for event in asset_events(stack)}
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     stack.api.post(
         "/backfills",
@@ -470,24 +594,31 @@ def test_a_backfill_over_a_range_duplicates_nothing_and_starts_no_cluster(stack)
     def backfilled_runs_ended():
         runs = stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]
         backfilled = [run for run in runs if run["run_type"] == "backfill"]
-        ended = all(run["state"] in ("success", "failed") for run in backfilled)
-        return backfilled if backfilled and ended else None
+        finished = all(run["state"] in ("success", "failed") for run in backfilled)
+        return backfilled if backfilled and finished else None
 
-    backfilled = wait_for("the backfilled runs ending", backfilled_runs_ended, 240, stack.logs)
+    backfilled = wait_for("the backfilled runs ending", backfilled_runs_ended, 600, stack.logs)
     assert len(backfilled) == 3
     for run in backfilled:
-        tasks = stack.api.get(
-            f"/dags/fruit_features/dagRuns/{quote(run['dag_run_id'], safe='')}/taskInstances"
-        ).json()["task_instances"]
-        sensor = next(task for task in tasks if task["task_id"] == "wait_for_new_images")
-        # skipped; or failed by Airflow 3.3's stale executor event after it skipped
-        # (apache/airflow#72716), as the scheduled run's may be: never past the sensor.
-        assert sensor["state"] in ("skipped", "failed"), tasks
-        others = {task["state"] for task in tasks if task is not sensor}
-        assert others <= {"skipped", "upstream_failed", None}, tasks
-    assert len(stack.emr.list_clusters()["Clusters"]) == clusters_before
-    assert sorted(read_parquet(stack.s3, stack.bucket, "features/")["path"]) == paths_before
-    assert len(stack.api.get("/assets/events").json()["asset_events"]) == events_before
+        assert run["state"] == "success", task_states(stack, run["dag_run_id"])
+    clusters = sorted(
+        (cluster for run in backfilled for cluster in clusters_of(stack, run["dag_run_id"])),
+        key=lambda cluster: cluster["Status"]["Timeline"]["CreationDateTime"],
+    )
+    assert clusters, "the runs found the new images"
+    for earlier, later in itertools.pairwise(clusters):
+        assert (
+            earlier["Status"]["Timeline"]["EndDateTime"]
+            <= later["Status"]["Timeline"]["CreationDateTime"]
+        ), "two clusters at once"
+    paths = all_feature_paths(stack)
+    assert len(paths) == len(set(paths)), "each image once"
+    assert new <= set(paths)
+    added = [event for event in asset_events(stack) if event["id"] not in events_before]
+    features_events = [event for event in added if event["name"] == "fruit_features.features"]
+    (event,) = features_events  # one, from the run that took the images
+    assert event["source_run_id"] in {run["dag_run_id"] for run in backfilled}
+    assert event["extra"]["images_featurized"] == len(new)
 
 
 def test_no_log_holds_a_secret_from_env(stack):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import botocore.session
 import pendulum
@@ -50,8 +51,13 @@ def render(dag, request, conf: dict):
     context = {
         "params": params.validate(),
         "run_id": "scheduled__2026-11-20T00:00:00+00:00",
-        "data_interval_start": START,
-        "data_interval_end": END,
+        "dag_run": SimpleNamespace(
+            run_type="scheduled",
+            logical_date=START,
+            data_interval_start=START,
+            data_interval_end=END,
+            run_after=END,
+        ),
     }
     task = dag.get_task("plan_cluster")
     return task.render_template(request, context, dag.get_template_env())
@@ -178,6 +184,7 @@ def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
     steps = [erase_step(config, "eu-west-1"), *spark_steps(config)]
     assert request["LogUri"] == "s3://acme-logs/emr/"
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": IDLE_TIMEOUT_SECONDS}
+    assert 60 <= IDLE_TIMEOUT_SECONDS <= 15 * 60, "a paused run's cluster ends within 15 min"
     assert (request["JobFlowRole"], request["ServiceRole"]) == (
         "acme-emr-nodes",
         "acme-emr-service",
