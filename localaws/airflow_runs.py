@@ -78,8 +78,9 @@ def json_output(stdout: str):
 def run_dag(
     environment: dict[str, str], run_date: str, log: Path, conf: dict | None = None
 ) -> tuple[str, list[dict]]:
-    """`airflow dags test fruit_features run_date [--conf ...]`: the run's state and its task
-    instances."""
+    """`airflow dags test fruit_features run_date [--conf ...]`, the run of day run_date (it
+    processes [run_date, run_date + 1 day), as the scheduled run of that date): the run's
+    state and its task instances."""
     command = ["dags", "test", DAG_ID, run_date, *(["--conf", json.dumps(conf)] if conf else [])]
     with contextlib.suppress(RuntimeError):  # a failed run is reported by its state
         airflow(environment, *command, log=log)

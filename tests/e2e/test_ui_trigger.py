@@ -1,249 +1,48 @@
-"""The Airflow UI's trigger, for real, on the compose stack's Airflow run as local processes.
-
-airflow-init, then the api-server, scheduler, dag-processor and triggerer, each with the
-environment docker-compose.yaml gives its container (LocalExecutor, SimpleAuthManager with the
-admin from .env, the shared JWT secret, every FRUITS_ variable), built from a .env that
-`make env` writes from .env.example. Only what a container's world names differently is
-changed: folders, ports, and the addresses of the local AWS and of the database, a PostgreSQL
-server from Debian's packages with the postgres service's user, password and database. The
-DAGs folder also holds the example consumer of docs/examples/, as a user who copied it there.
-"""
+"""The Airflow UI, the REST API and the CLI, for real, on the compose stack's Airflow run as
+local processes (tests/e2e/compose_stack.py): triggers, params, alerts, the consumer of the
+assets, and everyday operations (a trigger without a date or for a date, a clear, mark
+success, a pause, a backfill)."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import os
 import subprocess
-import sys
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 
-from fruits_contract.landing import landing_key
-from localaws.client import client, latest_version, read_parquet, upload_folder
-from localaws.process import LocalAws, free_port
-from scripts.fruits_sample import generate
-from scripts.new_env import fill_secrets
+from localaws.client import latest_version, read_parquet
 from tests.docker import compose
 from tests.e2e.browser import logged_in_page
-from tests.e2e.postgres import postgres_server
-from tests.e2e.sns_inbox import alerts_inbox, received_alerts
+from tests.e2e.compose_stack import (
+    ARTIFACTS,
+    BIN,
+    CLASSES,
+    PER_CLASS,
+    all_feature_paths,
+    asset_events,
+    clusters_of,
+    dateless_run,
+    ended,
+    featurize_running,
+    responds,
+    run_path,
+    running_stack,
+    task_states,
+    upload_images,
+    wait_for,
+)
+from tests.e2e.sns_inbox import received_alerts
 
 pytestmark = pytest.mark.slow
-
-BIN = Path(sys.executable).parent
-ARTIFACTS = compose.ROOT / "test-artifacts"
-CLASSES, PER_CLASS = 3, 8
-CONSUMER = compose.ROOT / "docs/examples/fruit_pca_consumer.py"
-LOCALAWS_IN_COMPOSE = "http://localaws:4566"
-POSTGRES_IN_COMPOSE = "@postgres/"
-
-
-@dataclass
-class Stack:
-    api: httpx.Client
-    ui_url: str
-    username: str
-    password: str
-    environment: dict[str, str]
-    s3: object
-    emr: object
-    bucket: str
-    logs: Path
-    secrets: dict[str, str]
-    aws_endpoint: str
-    alerts_queue: str
-
-
-def wait_for(what: str, check, timeout: float, logs: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(2)
-    raise TimeoutError(f"{what} within {timeout:.0f}s; logs in {logs}")
-
-
-def responds(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def dags_folder(folder: Path) -> Path:
-    """fruit_features and, beside it, the example consumer of its PCA asset."""
-    folder.mkdir()
-    for dag_file in (compose.ROOT / "dags/fruit_features.py", CONSUMER):
-        (folder / dag_file.name).symlink_to(dag_file)
-    return folder
-
-
-def host_overrides(home: Path, dags: Path, api_port: int) -> dict[str, str]:
-    """What differs between a container and this machine: paths, ports, addresses, database."""
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(compose.ROOT / "plugins"),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-    }
-
-
-def machine_environment() -> dict[str, str]:
-    """This process's environment without the Airflow settings the other tests' conftest made."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
-
-
-def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.Popen:
-    """The service's compose command, `airflow <command>`, as a local process."""
-    command = compose.load()["services"][service]["command"]
-    with (logs / f"{service}.log").open("w") as log:
-        return subprocess.Popen(
-            [str(BIN / "airflow"), *command.split()],
-            env=environment,
-            cwd=compose.ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def seed(endpoint: str, dotenv: dict[str, str]) -> None:
-    """The localaws-seed service's command, with images of two days ago: the first run takes
-    them all, and a later one finds nothing new and is skipped."""
-    command = compose.load()["services"]["localaws-seed"]["command"]
-    command = [sys.executable if part == "python" else part for part in command]
-    command[command.index(LOCALAWS_IN_COMPOSE)] = endpoint
-    command += ["--classes", str(CLASSES), "--per-class", str(PER_CLASS), "--days-ago", "2"]
-    environment = {**machine_environment(), **compose.service_environment("localaws-seed", dotenv)}
-    subprocess.run(command, env=environment, cwd=compose.ROOT, check=True)
-
-
-def airflow_init(environment: dict[str, str], logs: Path) -> None:
-    """The airflow-init service's script: migrate, register the admin from the environment."""
-    script = Path(compose.load()["services"]["airflow-init"]["command"][-1]).name
-    with (logs / "airflow-init.log").open("w") as log:
-        subprocess.run(
-            ["bash", str(compose.ROOT / "docker/airflow" / script)],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ui")
-    logs = folder / "logs"
-    logs.mkdir()
-    env_path = folder / ".env"
-    env_text, secret_names = fill_secrets(compose.ENV_EXAMPLE.read_text())
-    env_path.write_text(env_text)
-    dotenv = compose.env_file(env_path)
-    # A user's own settings: the scheduled run, after the triggered one has taken every
-    # image, finds nothing new and is skipped soon. Its sensor looks again after 10 s: a
-    # trigger that fires within a second or two resumes the task before the scheduler has
-    # drained its deferral's executor event, and Airflow 3.3 then fails it
-    # (apache/airflow#72716), retry after retry.
-    dotenv |= {
-        "FRUITS_SENSOR_TIMEOUT_SECONDS": "15",
-        "FRUITS_POKE_SECONDS": "10",
-        "AIRFLOW_TASK_RETRY_DELAY_SECONDS": "2",
-    }
-
-    database = compose.service_environment("postgres", dotenv)
-    local_aws = LocalAws(logs / "localaws.log")
-    processes: list[subprocess.Popen] = []
-    database_server = contextlib.ExitStack()
-    try:
-        postgres_port = database_server.enter_context(
-            postgres_server(
-                database["POSTGRES_USER"],
-                database["POSTGRES_PASSWORD"],
-                database["POSTGRES_DB"],
-                logs / "postgres.log",
-            )
-        )
-        seed(local_aws.endpoint, dotenv)
-        # Alerts to an inbox; a run still running after 15 s alerts too.
-        topic, alerts_queue = alerts_inbox(local_aws.endpoint)
-        dotenv |= {"FRUITS_ALERTS_TOPIC_ARN": topic, "FRUITS_RUN_ALERT_MINUTES": "0.25"}
-
-        api_port = free_port()
-        overrides = host_overrides(folder / "airflow-home", dags_folder(folder / "dags"), api_port)
-        (folder / "airflow-home").mkdir()
-
-        def environment_of(service: str) -> dict[str, str]:
-            environment = compose.service_environment(service, dotenv)
-            environment["AIRFLOW_CONN_AWS_DEFAULT"] = environment[
-                "AIRFLOW_CONN_AWS_DEFAULT"
-            ].replace(LOCALAWS_IN_COMPOSE, local_aws.endpoint)
-            environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = environment[
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
-            ].replace(POSTGRES_IN_COMPOSE, f"@127.0.0.1:{postgres_port}/")
-            return {**machine_environment(), **environment, **overrides}
-
-        airflow_init(environment_of("airflow-init"), logs)
-        environment = environment_of("airflow-scheduler")
-        processes = [start(service, environment, logs) for service in compose.AIRFLOW_SERVICES]
-
-        base_url = f"http://127.0.0.1:{api_port}"
-        wait_for("api-server up", lambda: responds(f"{base_url}/api/v2/monitor/health"), 90, logs)
-        username = dotenv["AIRFLOW_ADMIN_USERNAME"]
-        password = dotenv["AIRFLOW_ADMIN_PASSWORD"]
-        token = httpx.post(
-            f"{base_url}/auth/token", json={"username": username, "password": password}
-        ).raise_for_status()
-        api = httpx.Client(
-            base_url=f"{base_url}/api/v2",
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            timeout=30,
-        )
-        for dag_id in ("fruit_features", "fruit_pca_consumer"):
-            wait_for(
-                f"{dag_id} parsed",
-                lambda dag_id=dag_id: api.get(f"/dags/{dag_id}").status_code == 200,
-                120,
-                logs,
-            )
-        yield Stack(
-            api=api,
-            ui_url=base_url,
-            username=username,
-            password=password,
-            environment=environment,
-            s3=client("s3", local_aws.endpoint),
-            emr=client("emr", local_aws.endpoint),
-            bucket=dotenv["FRUITS_DATA_BUCKET"],
-            logs=logs,
-            secrets={name: dotenv[name] for name in secret_names},
-            aws_endpoint=local_aws.endpoint,
-            alerts_queue=alerts_queue,
-        )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        local_aws.stop()
-        database_server.close()
+    with running_stack(tmp_path_factory.mktemp("ui")) as running:
+        yield running
 
 
 def test_compose_healthchecks_pass_on_the_running_services(stack):
@@ -452,45 +251,6 @@ def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
     assert len(events) == 2
 
 
-def run_path(run_id: str) -> str:
-    return f"/dags/fruit_features/dagRuns/{quote(run_id, safe='')}"
-
-
-def task_states(stack, run_id: str) -> dict[str, str]:
-    tasks = stack.api.get(f"{run_path(run_id)}/taskInstances").json()["task_instances"]
-    return {task["task_id"]: task["state"] for task in tasks}
-
-
-def clusters_of(stack, run_id: str) -> list[dict]:
-    """The run's clusters, described, oldest first."""
-    described = [
-        stack.emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-        for summary in stack.emr.list_clusters()["Clusters"]
-    ]
-    own = [c for c in described if {"Key": "run_id", "Value": run_id} in c["Tags"]]
-    return sorted(own, key=lambda cluster: cluster["Status"]["Timeline"]["CreationDateTime"])
-
-
-def upload_images(stack, tmp_path_factory, seed: int) -> set[str]:
-    """Two new images, landed now: their paths in the features."""
-    folder = tmp_path_factory.mktemp(f"images-{seed}")
-    paths = generate(folder, classes=2, per_class=1, seed=seed, start=seed * 10)
-    now = datetime.now(UTC)
-    upload_folder(stack.s3, folder, stack.bucket, "images/", now)
-    return {
-        f"s3://{stack.bucket}/{landing_key('images/', now, p.relative_to(folder).as_posix())}"
-        for p in paths
-    }
-
-
-def all_feature_paths(stack) -> list[str]:
-    return list(read_parquet(stack.s3, stack.bucket, "features/")["path"])
-
-
-def asset_events(stack) -> list[dict]:
-    return stack.api.get("/assets/events", params={"limit": 1000}).json()["asset_events"]
-
-
 def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_path_factory):
     """The REST API's trigger without a logical_date, as the UI's form left empty and the
     CLI without -l: the run of the last complete day, taking what landed and no run took."""
@@ -509,11 +269,6 @@ def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_pa
     paths = all_feature_paths(stack)
     assert len(paths) == len(set(paths)), "each image once"
     assert new <= set(paths)
-
-
-def ended(stack, run_id: str) -> dict | None:
-    run = stack.api.get(run_path(run_id)).json()
-    return run if run["state"] in ("success", "failed") else None
 
 
 def test_clearing_the_step_watch_runs_the_steps_again_and_announces_nothing(stack):
@@ -570,6 +325,144 @@ def test_clearing_the_step_watch_runs_the_steps_again_and_announces_nothing(stac
     }
     assert sorted(all_feature_paths(stack)) == paths_before
     assert len(asset_events(stack)) == events_before, "nothing new: no event"
+
+
+def test_mark_success_on_the_watch_drops_no_image_and_a_trigger_for_a_date_takes_them(
+    stack, tmp_path_factory
+):
+    """The UI's "mark success" on watch_spark_steps while featurize runs: the teardown ends
+    the cluster, publish_outputs finds the steps not completed and publishes nothing. Then
+    `airflow dags trigger -l D`: the run of day D, which takes what featurize left."""
+    new = upload_images(stack, tmp_path_factory, seed=45)
+    run_id = dateless_run(stack)
+
+    cluster = wait_for(
+        "featurize running", lambda: featurize_running(stack, run_id), 240, stack.logs
+    )
+    stack.api.patch(
+        f"{run_path(run_id)}/taskInstances/watch_spark_steps", json={"new_state": "success"}
+    ).raise_for_status()
+    run = wait_for(f"run {run_id} finished", lambda: ended(stack, run_id), 240, stack.logs)
+    states = task_states(stack, run_id)
+    assert run["state"] == "success", states
+    assert (states["publish_outputs"], states["terminate_emr_cluster"]) == ("skipped", "success")
+    steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+    assert {step["Status"]["State"] for step in steps} != {"COMPLETED"}
+    log = stack.api.get(f"{run_path(run_id)}/taskInstances/publish_outputs/logs/1").text
+    assert "the steps did not all complete" in log
+
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    subprocess.run(
+        [str(BIN / "airflow"), "dags", "trigger", "fruit_features", "-l", day.isoformat()],
+        env=stack.environment,
+        cwd=compose.ROOT,
+        capture_output=True,
+        check=True,
+    )
+    runs = stack.api.get("/dags/fruit_features/dagRuns", params={"limit": 100}).json()
+    (dated,) = [
+        r for r in runs["dag_runs"] if (r["logical_date"] or "").startswith(day.date().isoformat())
+    ]
+    run = wait_for("the dated run", lambda: ended(stack, dated["dag_run_id"]), 300, stack.logs)
+    assert run["state"] == "success", task_states(stack, dated["dag_run_id"])
+    (cluster,) = clusters_of(stack, dated["dag_run_id"])
+    interval = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["data_interval"]
+    assert interval == f"{day.isoformat()}/{(day + timedelta(days=1)).isoformat()}"
+    paths = all_feature_paths(stack)
+    assert len(paths) == len(set(paths)), "each image once"
+    assert new <= set(paths), "what the marked run did not featurize, the next one took"
+
+
+def cleared_alone(stack, run_id: str, day: datetime, task_id: str) -> tuple[dict, dict]:
+    """`airflow tasks clear -t <task>` on the run of day: what Airflow selects with the task
+    alone (docs/operations.md#everyday-operations), run again; the run and its task states.
+    (-t matches task ids by substring: each id here is in no other.)"""
+    task = f"{run_path(run_id)}/taskInstances/{task_id}"
+    tries = stack.api.get(task).json()["try_number"]
+    clear = [str(BIN / "airflow"), "tasks", "clear", "fruit_features", "--yes"]
+    dates = ["--start-date", day.isoformat(), "--end-date", day.isoformat()]
+    subprocess.run(
+        [*clear, "--task-regex", task_id, *dates],
+        env=stack.environment,
+        cwd=compose.ROOT,
+        capture_output=True,
+        check=True,
+    )
+
+    def ran_again():
+        again = stack.api.get(task).json()["try_number"] > tries
+        return ended(stack, run_id) if again else None
+
+    run = wait_for(f"{task_id} cleared and run", ran_again, 300, stack.logs)
+    return run, task_states(stack, run_id)
+
+
+def test_each_clear_of_a_finished_run_alone_does_what_the_docs_say(stack):
+    """The run of the date triggered above, cleared task by task through the CLI."""
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    paths, events = sorted(all_feature_paths(stack)), len(asset_events(stack))
+    runs = stack.api.get("/dags/fruit_features/dagRuns", params={"limit": 100}).json()
+    (run_id,) = [
+        run["dag_run_id"]
+        for run in runs["dag_runs"]
+        if (run["logical_date"] or "").startswith(day.date().isoformat())
+    ]
+
+    run, states = cleared_alone(stack, run_id, day, "publish_outputs")
+    assert (run["state"], states["publish_outputs"]) == ("success", "success")
+    assert len(asset_events(stack)) == events, "published again: nothing is news"
+    assert len(clusters_of(stack, run_id)) == 1
+
+    run, states = cleared_alone(stack, run_id, day, "create_emr_cluster")
+    assert run["state"] == "success", states
+    first, second = clusters_of(stack, run_id)
+    assert len(stack.emr.list_steps(ClusterId=first["Id"])["Steps"]) == 2, "its steps ran there"
+    assert stack.emr.list_steps(ClusterId=second["Id"])["Steps"] == []
+    assert second["Status"]["State"] == "TERMINATED", "its teardown came with it"
+
+    _, states = cleared_alone(stack, run_id, day, "add_spark_steps")
+    # Failed at once, without retries; the run keeps the state of its last tasks, untouched.
+    assert (states["add_spark_steps"], states["publish_outputs"]) == ("failed", "success")
+    task = f"{run_path(run_id)}/taskInstances/add_spark_steps"
+    log = stack.api.get(f"{task}/logs/{stack.api.get(task).json()['try_number']}").text
+    assert "clear create_emr_cluster with its downstream tasks" in log
+    assert len(clusters_of(stack, run_id)) == 2, "no cluster started, no step added"
+    assert sorted(all_feature_paths(stack)) == paths
+    assert len(asset_events(stack)) == events
+
+
+def test_a_paused_runs_cluster_ends_by_itself_after_its_last_step(stack, tmp_path_factory):
+    """The DAG paused while featurize runs: Airflow schedules none of the run's tasks, the
+    teardown included. The steps finish on EMR, and the cluster's own idle timeout ends it
+    (shortened to EMR's shortest through EMR's API, as the interruption test does; the DAG
+    asks for tuning.IDLE_TIMEOUT_SECONDS, 15 minutes). Unpaused, the run ends well."""
+    upload_images(stack, tmp_path_factory, seed=47)
+    run_id = dateless_run(stack)
+
+    cluster = wait_for(
+        "featurize running", lambda: featurize_running(stack, run_id), 240, stack.logs
+    )
+    stack.api.patch("/dags/fruit_features", json={"is_paused": True}).raise_for_status()
+    try:
+        asked = stack.emr.get_auto_termination_policy(ClusterId=cluster["Id"])
+        assert asked["AutoTerminationPolicy"] == {"IdleTimeout": 15 * 60}
+        stack.emr.put_auto_termination_policy(
+            ClusterId=cluster["Id"], AutoTerminationPolicy={"IdleTimeout": 60}
+        )
+
+        def ended_by_itself():
+            described = stack.emr.describe_cluster(ClusterId=cluster["Id"])["Cluster"]
+            return described if described["Status"]["State"] == "TERMINATED" else None
+
+        ended_cluster = wait_for("the cluster ending by itself", ended_by_itself, 360, stack.logs)
+        assert "Auto-termination" in ended_cluster["Status"]["StateChangeReason"]["Message"]
+        assert task_states(stack, run_id)["terminate_emr_cluster"] != "success"
+        steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+        assert {step["Status"]["State"] for step in steps} == {"COMPLETED"}
+    finally:
+        stack.api.patch("/dags/fruit_features", json={"is_paused": False}).raise_for_status()
+    run = wait_for(f"run {run_id} finished", lambda: ended(stack, run_id), 300, stack.logs)
+    assert run["state"] == "success", task_states(stack, run_id)
 
 
 def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, tmp_path_factory):
