@@ -9,12 +9,12 @@ short-lived EMR cluster:
    erasure request; neither before the timeout: the run is skipped and no cluster is
    created;
 2. `plan_cluster`: the day's work (new images, erasure requests, a PCA refit foreseen)
-   decides the cluster's nodes and the steps; its XComs show the plan, its reason and
-   estimate;
-3. `create_emr_cluster`: start EMR 7 with Spark and the locked Python requirements, as
-   planned; a retry reuses the run's cluster; the DAG's other runs still running are waited
-   for (one run at a time, a backfill's too), and the clusters of runs no longer running
-   are ended first;
+   decides the cluster's nodes and the steps, and which deployed archive of the locked
+   Python packages the nodes unpack (no package index); its XComs show the plan, its reason
+   and estimate;
+3. `create_emr_cluster`: start EMR 7 with Spark, as planned; a retry reuses the run's
+   cluster; the DAG's other runs still running are waited for (one run at a time, a
+   backfill's too), and the clusters of runs no longer running are ended first;
 4. `add_spark_steps`: erase what pending requests name (when there are some), featurize
    every landed image no run took yet (after an outage, all the missed days on this one
    cluster), then PCA: the new days appended to the published version, or a refit when one
@@ -166,7 +166,13 @@ with DAG(
 
     create_emr_cluster = RetrySafeEmrCreateJobFlowOperator(
         task_id="create_emr_cluster",
-        job_flow_overrides=job_flow_overrides(CONFIG, DAG_ID, instances=plan["instances"]),
+        job_flow_overrides=job_flow_overrides(
+            CONFIG,
+            DAG_ID,
+            instances=plan["instances"],
+            bootstrap=plan["bootstrap"],
+            python_env=plan["python_env"],
+        ),
         emr_conn_id=None,  # no silent merge of an emr_default connection's extras
         poll_seconds=CONFIG.poke_seconds,
         **AWS,
@@ -198,7 +204,7 @@ with DAG(
     # against the assets' last ones: as inlets, Airflow knows the assets the alias names.
     published = publish_outputs.override(
         inlets=[features_asset(CONFIG), pca_asset(CONFIG)], outlets=[OUTPUTS_ALIAS]
-    )(steps_cluster, add_spark_steps.output)
+    )(steps_cluster, add_spark_steps.output, plan["python_env"])
 
     terminate_emr_cluster = EmrTerminateJobFlowOperator(
         task_id="terminate_emr_cluster",

@@ -53,8 +53,8 @@ def test_the_makefile_bootstraps_the_locked_uv():
 def test_the_bootstrap_checks_the_steps_imports_without_tensorflow(tmp_path):
     """The bootstrap's last line fails the cluster when a step's import is missing: it must
     import what the steps need, and pass where TensorFlow is not installed."""
-    script = (ROOT / "spark_jobs/bootstrap/install-python-requirements.sh").read_text()
-    check = re.search(r'^python3\.11 -c "(.+)"$', script, re.M)[1]
+    script = (ROOT / "spark_jobs/bootstrap/install-python-env.sh").read_text()
+    check = re.search(r'^"\$root/opt/fruits/env/bin/python" -I -c "(.+)"$', script, re.M)[1]
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(WITHOUT_TENSORFLOW)

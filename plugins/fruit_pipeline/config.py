@@ -87,7 +87,7 @@ class PipelineConfig(BaseModel):
     )
     artifacts_uri: S3FolderUri = Field(
         "s3://fruits-data/artifacts/",
-        description="job scripts, package, bootstrap, requirements, ONNX models",
+        description="job scripts, package, bootstrap, the nodes' Python environment, ONNX models",
     )
     logs_uri: S3FolderUri = Field("s3://fruits-data/emr-logs/", description="EMR LogUri")
     job_flow_role: IamName = Field("EMR_EC2_DefaultRole", description="instance profile")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fruit_pipeline.emr_requests import INTERVAL_TAG
+from fruit_pipeline.emr_requests import INTERVAL_TAG, PYTHON_ENV_TAG
 from fruit_pipeline.prices import INSTANCES, MINIMUM_BILLED_SECONDS, PRICES_NOTE
 
 
@@ -95,6 +95,7 @@ def cost_record(
     return {
         "run_id": tags.get("run_id"),
         "data_interval": tags.get(INTERVAL_TAG),
+        "python_env": tags.get(PYTHON_ENV_TAG),
         "cluster_id": cluster["Id"],
         "state": cluster["Status"]["State"],
         "model": (params or {}).get("model"),

@@ -15,18 +15,12 @@ from typing import Any
 from fruit_pipeline.config import PipelineConfig
 from fruit_pipeline.sizing import ClusterShape, interchangeable
 from fruit_pipeline.tuning import EMR_RELEASE, IDLE_TIMEOUT_SECONDS, SPOT_TIMEOUT_MINUTES
-from fruits_contract.artifacts import (
-    BOOTSTRAP_SCRIPT,
-    EMR_REQUIREMENTS,
-    PACKAGE,
-    job_script,
-    model_file,
-)
+from fruits_contract.artifacts import BOOTSTRAP_SCRIPT, NODE_PYTHON, PACKAGE, job_script, model_file
 from fruits_contract.jobs import ERASE, FEATURIZE, PCA, JobSpec
 from fruits_contract.layout import partition
 from fruits_contract.refit import DRIFT, KEEP_VERSIONS, REFIT_DAYS
 
-PYTHON = "/usr/bin/python3.11"  # installed by the bootstrap action; EMR 7's default is 3.9
+PYTHON = NODE_PYTHON  # the venv the bootstrap action makes; EMR 7's default is Python 3.9
 # A failed step cancels the steps after it and leaves the cluster to the DAG's teardown.
 ACTION_ON_FAILURE = "CANCEL_AND_WAIT"
 
@@ -48,14 +42,31 @@ PCA_SIZE = "{{ '--k=%d' % params.k if params.k else '--variance=%s' % params.var
 CLUSTER_TAG = {"Key": "project", "Value": "fruits"}
 # What identifies a run's cluster, for retries and reruns (fruit_pipeline.retry_safe).
 RUN_TAG, DAG_TAG, INTERVAL_TAG = "run_id", "dag_id", "data_interval"
+# The nodes' Python environment, "architecture=sha256" per archive (fruit_pipeline.node_env).
+PYTHON_ENV_TAG = "python_env"
+
+
+def bootstrap_actions(config: PipelineConfig, archives: list[str]) -> list[dict[str, Any]]:
+    """Each node unpacks the archive of its architecture among archives (deployed by
+    scripts.deploy) into a Python 3.11 venv: nothing comes from a package index."""
+    return [
+        {
+            "Name": "Python 3.11 with the steps' locked packages, from the deployed archive",
+            "ScriptBootstrapAction": {"Path": config.artifact(BOOTSTRAP_SCRIPT), "Args": archives},
+        }
+    ]
 
 
 def job_flow_overrides(
-    config: PipelineConfig, dag_id: str, instances: Any = None
+    config: PipelineConfig,
+    dag_id: str,
+    instances: Any = None,
+    bootstrap: Any = None,
+    python_env: Any = None,
 ) -> dict[str, Any]:
-    """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked requirements; its
-    instances (groups or fleets, and the subnet) are plan_cluster's choice, an XComArg in the
-    DAG (instance_capacity)."""
+    """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked packages. Its
+    instances (groups or fleets, and the subnet), its bootstrap actions (bootstrap_actions)
+    and the environment's identity are plan_cluster's, XComArgs in the DAG."""
     request = {
         "Name": f"{dag_id} {RUN_ID}",
         "ReleaseLabel": EMR_RELEASE,
@@ -77,15 +88,7 @@ def job_flow_overrides(
                 "Properties": {"fs.s3.enableServerSideEncryption": "true"},
             },
         ],
-        "BootstrapActions": [
-            {
-                "Name": "Install Python 3.11 and the Spark-side requirements from uv.lock",
-                "ScriptBootstrapAction": {
-                    "Path": config.artifact(BOOTSTRAP_SCRIPT),
-                    "Args": [config.artifact(EMR_REQUIREMENTS)],
-                },
-            }
-        ],
+        "BootstrapActions": bootstrap or [],
         "Instances": instances or {},
         "AutoTerminationPolicy": {"IdleTimeout": IDLE_TIMEOUT_SECONDS},
         "JobFlowRole": config.job_flow_role,
@@ -98,6 +101,8 @@ def job_flow_overrides(
             {"Key": INTERVAL_TAG, "Value": DATA_INTERVAL},
         ],
     }
+    if python_env is not None:
+        request["Tags"].append({"Key": PYTHON_ENV_TAG, "Value": python_env})
     if config.security_configuration:
         request["SecurityConfiguration"] = config.security_configuration
     return request

@@ -33,7 +33,7 @@ UPSTREAM = {
     "create_emr_cluster": {"plan_cluster"},
     "add_spark_steps": {"plan_cluster", "create_emr_cluster"},
     "watch_spark_steps": {"add_spark_steps"},
-    "publish_outputs": {"add_spark_steps", "watch_spark_steps"},
+    "publish_outputs": {"plan_cluster", "add_spark_steps", "watch_spark_steps"},
     "terminate_emr_cluster": {"create_emr_cluster", "add_spark_steps", "watch_spark_steps"},
     "record_cost": {"plan_cluster", "create_emr_cluster", "terminate_emr_cluster"},
 }

@@ -32,6 +32,7 @@ from fruits_contract.layout import landing_state_key
 from localaws.moto_patches import CREDENTIAL_SCOPE
 from localaws.process import free_port
 from tests.airflow_env import ROOT
+from tests.moto_buckets import put_node_env_manifest
 
 pytestmark = pytest.mark.slow
 REGION = "eu-west-1"
@@ -108,6 +109,7 @@ def s3(moto_endpoint, environment):
     client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     for key in ("images/Banana/0_100.jpg", "images/Kiwi/r_1.JPG", "images/readme.txt"):
         client.put_object(Bucket=BUCKET, Key=key, Body=b"image bytes")
+    put_node_env_manifest(client, BUCKET)
     return client
 
 
@@ -221,6 +223,7 @@ def test_steps_complete_run_succeeds_terminates_and_records_the_asset_events(run
             "ingest_date": ingest_date,
             "model": "mobilenet_v2",
             "model_id": "sha256:ab",
+            "python_env": f"x86_64={'8' * 64}",  # put_node_env_manifest's
             "images_featurized": 2,
             "images_rejected": 1,
             "summary": summary_uri,
@@ -648,6 +651,7 @@ def test_under_iam_enforcement_the_stacks_airflow_policy_lets_a_run_succeed(stac
         ),
     }.items():
         admin_s3.put_object(Bucket=IAM_BUCKET, Key=key, Body=body)
+    put_node_env_manifest(admin_s3, IAM_BUCKET)
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["fruit_features"]
 
     with enable_iam_authentication():

@@ -200,6 +200,26 @@ def test_a_small_day_runs_on_a_single_node_and_records_what_it_cost(stack, day_o
     assert record["usd"] == pytest.approx(max(total, 1) / 60 * hourly, abs=1e-5)
     assert (record["images"], record["model"]) == (14, "mobilenet_v2")
     assert record["estimate"]["core_nodes"] == 0
+    assert record["python_env"] == deployed_python_env(stack)
+
+
+def deployed_python_env(stack) -> str:
+    """What the deploy's manifest says the x86_64 nodes unpack."""
+    key = "artifacts/node-env/manifest.json"
+    manifest = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    return f"x86_64={manifest['archives']['x86_64']['sha256']}"
+
+
+def test_the_nodes_ran_the_real_bootstrap_from_the_deployed_archive(stack, day_one):
+    """The cluster's tag names the environment, and the bootstrap's own log (EMR's layout)
+    says it unpacked and checked that archive."""
+    cluster = day_one["cluster"]
+    tags = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}
+    assert tags["python_env"] == deployed_python_env(stack)
+    key = f"emr-logs/{cluster['Id']}/node/i-localnode/bootstrap-actions/1/stdout.gz"
+    stdout = gzip.decompress(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    digest = tags["python_env"].split("=", 1)[1]
+    assert f"fruits bootstrap: environment {digest} ok" in stdout.decode()
 
 
 def test_broken_uploads_are_rejected_with_reasons_and_the_run_succeeds(stack, day_one):
@@ -248,6 +268,7 @@ def test_a_successful_run_records_asset_events_with_its_real_counts(stack, day_o
     assert set(events) == {"fruit_features.features", "fruit_features.pca"}
     features_event, pca_event = events["fruit_features.features"], events["fruit_features.pca"]
     assert features_event["ingest_date"] == "2026-11-18"
+    assert features_event["python_env"] == deployed_python_env(stack)
     assert (features_event["images_featurized"], features_event["images_rejected"]) == (12, 2)
     assert pca_event["version"] == manifest["version"]
     assert (pca_event["k"], pca_event["rows"]) == (manifest["k"], 12)
@@ -518,18 +539,20 @@ def test_a_failed_step_fails_the_run_terminates_and_keeps_earlier_outputs(stack,
     assert f"/dags/fruit_features/runs/{quote(run_id)}/tasks/watch_spark_steps" in message
 
 
-def test_missing_artifacts_fail_the_cluster_at_bootstrap(stack):
+def test_missing_artifacts_are_refused_before_any_cluster_starts(stack):
+    """An artifacts prefix with no nodes' environment deployed: plan_cluster fails, at once,
+    saying to deploy; no cluster is created. (A cluster whose bootstrap script or archive
+    is missing fails at bootstrap: tests/localaws/test_node_bootstrap.py.)"""
     state, tasks, cluster = stack.run(
         RUN_TWO, conf={"mode": "reconcile"}, FRUITS_ARTIFACTS_URI=f"s3://{BUCKET}/nowhere/"
     )
     assert state == "failed"
-    assert tasks["watch_spark_steps"] == "failed"
-    assert cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS"
-    reason = cluster["Status"]["StateChangeReason"]["Message"]
-    assert "Bootstrap failure" in reason
-    assert f"s3://{BUCKET}/nowhere/bootstrap/install-python-requirements.sh" in reason
-    steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
-    assert {step["Status"]["State"] for step in steps} == {"CANCELLED"}
+    assert tasks["plan_cluster"] == "failed"
+    assert tasks["create_emr_cluster"] == "upstream_failed"
+    assert cluster == {}
+    log = stack.log.read_text()
+    assert f"s3://{BUCKET}/nowhere/node-env/manifest.json does not exist" in log
+    assert "python -m scripts.deploy" in log
 
 
 def test_the_providers_hooks_sensors_and_waiters_read_local_emr(stack, day_one, monkeypatch):

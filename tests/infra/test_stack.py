@@ -25,11 +25,13 @@ from parliament import analyze_policy_string
 from fruit_pipeline.config import load_config
 from fruit_pipeline.emr_requests import (
     CLUSTER_TAG,
+    bootstrap_actions,
     instance_capacity,
     job_flow_overrides,
     spark_steps,
 )
 from fruit_pipeline.sizing import ClusterShape
+from fruits_contract.artifacts import NODE_ENV_MANIFEST, node_env_archive
 from localaws.staging import Stager
 from tests.plugins.test_emr_requests import assert_valid, render
 
@@ -129,8 +131,9 @@ def cluster_request(deployed):
     config = load_config(settings)
     steps = render(dag, spark_steps(config), {"model": "mobilenet_v2"})
     instances = instance_capacity(config, CORE_NODES, spot=False)
-    request = render(dag, job_flow_overrides(config, "fruit_features", instances), {})
-    return request, steps
+    bootstrap = bootstrap_actions(config, [config.artifact(node_env_archive("x86_64", "e" * 64))])
+    request = job_flow_overrides(config, "fruit_features", instances, bootstrap)
+    return render(dag, request, {}), steps
 
 
 def s3_uris(value) -> list[str]:
@@ -338,6 +341,8 @@ def test_under_iam_enforcement_the_airflow_policy_reads_what_the_dag_reads_and_n
     for key, body in {
         SUMMARY: b'{"featurized": 3}',
         MANIFEST: b'{"version": "v=1"}',
+        f"artifacts/{NODE_ENV_MANIFEST}": b'{"python": "3.11"}',
+        "artifacts/jobs/fruits_featurize.py": b"",
         f"{STEP_LOGS}stdout.gz": gzip.compress(b"featurize failed: model file\n"),
         "features/model=mobilenet_v2/ingest_date=2026-11-20/part-0.parquet": b"PAR1",
         "images/Pear/1.jpg": b"\xff\xd8",
@@ -355,12 +360,14 @@ def test_under_iam_enforcement_the_airflow_policy_reads_what_the_dag_reads_and_n
     with enable_iam_authentication():
         assert read_json(hook, f"s3://{BUCKET}/{SUMMARY}") == {"featurized": 3}
         assert read_json(hook, f"s3://{BUCKET}/{MANIFEST}") == {"version": "v=1"}
+        assert read_json(hook, f"s3://{BUCKET}/artifacts/{NODE_ENV_MANIFEST}") == {"python": "3.11"}
         tail = log_tails(hook, f"s3://{BUCKET}/{STEP_LOGS}", wait_seconds=0)
         assert "    featurize failed: model file" in tail
         for private in (
             "features/model=mobilenet_v2/ingest_date=2026-11-20/part-0.parquet",
             "images/Pear/1.jpg",
             "pca/model=mobilenet_v2/v=1/part-0.parquet",
+            "artifacts/jobs/fruits_featurize.py",
         ):
             with pytest.raises(ClientError, match=r"AccessDenied|403|Forbidden"):
                 hook.get_conn().get_object(Bucket=BUCKET, Key=private)

@@ -12,6 +12,7 @@ from botocore.validate import ParamValidator
 
 from fruit_pipeline.config import load_config
 from fruit_pipeline.emr_requests import (
+    bootstrap_actions,
     erase_step,
     instance_capacity,
     job_flow_overrides,
@@ -19,10 +20,12 @@ from fruit_pipeline.emr_requests import (
 )
 from fruit_pipeline.sizing import ClusterShape
 from fruit_pipeline.tuning import IDLE_TIMEOUT_SECONDS, SPOT_TIMEOUT_MINUTES
+from fruits_contract.artifacts import node_env_archive
 
 EMR = botocore.session.get_session().get_service_model("emr")
 START = pendulum.datetime(2026, 11, 20, tz="UTC")
 END = START.add(days=1)
+DIGEST = "ab" * 32
 VARIANTS = {
     "defaults": {},
     "resnet50 with k": {"model": "resnet50", "k": 7},
@@ -74,8 +77,14 @@ def test_every_cluster_shape_gives_a_valid_create_request(dag, shape, spot, envi
     """The rendered request with each variant of the instances plan_cluster chooses."""
     config = load_config(environment)
     instances = instance_capacity(config, shape, spot)
-    request = render(dag, job_flow_overrides(config, "fruit_features", instances), {})
+    archives = [config.artifact(node_env_archive("x86_64", DIGEST))]
+    request = job_flow_overrides(
+        config, "fruit_features", instances, bootstrap_actions(config, archives), f"x86_64={DIGEST}"
+    )
+    request = render(dag, request, {})
     assert_valid("RunJobFlow", request)
+    assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Args"] == archives
+    assert {"Key": "python_env", "Value": f"x86_64={DIGEST}"} in request["Tags"]
     instances = request["Instances"]
     if spot and shape.core_nodes:
         primary, core = instances["InstanceFleets"]
@@ -180,7 +189,10 @@ def s3_uris(value) -> list[str]:
 
 def test_every_setting_reaches_the_requests_and_nothing_is_hard_coded():
     config = load_config(CUSTOM)
-    request = job_flow_overrides(config, "fruit_features")
+    archives = [config.artifact(node_env_archive("aarch64", DIGEST))]
+    request = job_flow_overrides(
+        config, "fruit_features", bootstrap=bootstrap_actions(config, archives)
+    )
     steps = [erase_step(config, "eu-west-1"), *spark_steps(config)]
     assert request["LogUri"] == "s3://acme-logs/emr/"
     assert request["AutoTerminationPolicy"] == {"IdleTimeout": IDLE_TIMEOUT_SECONDS}
