@@ -1,8 +1,9 @@
 """Moves moto's EMR clusters and steps through their lifecycle, running spark-submit steps.
 
 Clusters: STARTING -> BOOTSTRAPPING -> WAITING (RUNNING while a step runs) -> TERMINATED,
-or TERMINATED_WITH_ERRORS when a bootstrap script is missing from S3 (scripts are checked,
-never executed on this machine). A cluster with AutoTerminationPolicy.IdleTimeout ends once
+or TERMINATED_WITH_ERRORS when a bootstrap action fails: each one's script runs for real on
+the cluster's one node, a sandbox folder (localaws.node), and the steps run with the Python
+the cluster's spark-env names there. A cluster with AutoTerminationPolicy.IdleTimeout ends once
 it has had no step running or pending for that long, as on EMR. Steps run one at a time, in
 order: PENDING -> RUNNING -> COMPLETED | FAILED | CANCELLED, honouring ActionOnFailure. A step
 that is not a command-runner.jar spark-submit FAILS with its reason: nothing is ever made up
@@ -13,8 +14,8 @@ succeeded; ending the cluster kills its running step, and nothing of it is writt
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -26,14 +27,17 @@ from moto.emr.models import emr_backends
 
 from fruits_contract.jobs import job_of_script
 from fruitspark.session import local_jvm_conf
-from localaws.client import CREDENTIALS, REGION
 from localaws.moto_patches import emr_state, state_lock
+from localaws.node import BootstrapFailure, BootstrapRun, Node
 from localaws.staging import Stager, split_uri
 
 log = logging.getLogger("localaws.emr")
 TICK_SECONDS = 0.5
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
+# The node's Spark, as EMR's /usr/lib/spark: spark-submit finds it there, not by importing
+# pyspark with the node's Python (which, as on EMR, has no pyspark package).
+SPARK_HOME = str(Path(importlib.util.find_spec("pyspark").origin).parent)
 
 
 def all_clusters() -> list[Any]:
@@ -76,7 +80,8 @@ class EmrRunner(threading.Thread):
         self.workdir = workdir
         self.spark_master = spark_master
         self.stopping = threading.Event()
-        self.running: dict[str, subprocess.Popen] = {}  # cluster id -> its step's process
+        # cluster id -> the process of its step or bootstrap action
+        self.running: dict[str, subprocess.Popen | None] = {}
 
     def stop(self) -> None:
         self.stopping.set()
@@ -97,8 +102,9 @@ class EmrRunner(threading.Thread):
             return
         if cluster.state == "STARTING":
             cluster.state = "BOOTSTRAPPING"
-        elif cluster.state == "BOOTSTRAPPING":
-            self.bootstrap(cluster)
+        elif cluster.state == "BOOTSTRAPPING" and cluster.id not in self.running:
+            self.running[cluster.id] = None  # reserved until its first script starts
+            threading.Thread(target=self.bootstrap, args=(cluster,), daemon=True).start()
         elif cluster.state in ("WAITING", "RUNNING") and cluster.id not in self.running:
             self.start_next_step(cluster)
             self.end_if_idle_too_long(cluster)
@@ -109,20 +115,38 @@ class EmrRunner(threading.Thread):
                 log.info("cluster %s %s: stopping its running step", cluster.id, cluster.state)
                 process.kill()
 
+    def node(self, cluster: Any) -> Node:
+        return Node(self.workdir / cluster.id / "node")
+
     def bootstrap(self, cluster: Any) -> None:
-        for number, action in enumerate(cluster.bootstrap_actions, start=1):
-            bucket, key = split_uri(action.script_path)
-            try:
-                self.s3.head_object(Bucket=bucket, Key=key)
-            except self.s3.exceptions.ClientError:
-                self.fail_cluster(
-                    cluster,
-                    f"Bootstrap failure: bootstrap action {number} ({action.name}) script "
-                    f"{action.script_path} does not exist",
-                )
+        """Each bootstrap action's script, in order, on the cluster's node; then WAITING, or
+        TERMINATED_WITH_ERRORS with the failed action's last error line."""
+        log.info("cluster %s: BOOTSTRAPPING", cluster.id)
+        failure = None
+        try:
+            node = self.node(cluster)
+            node.prepare()
+            for number, action in enumerate(cluster.bootstrap_actions, start=1):
+                run = BootstrapRun(node, number, action, self.s3)
+                process = run.start()
+                self.running[cluster.id] = process
+                code = process.wait()
+                self.upload_logs(cluster, run.log_files())
+                run.check(code)
+        except BootstrapFailure as error:
+            failure = f"Bootstrap failure: {error}"
+        except Exception as error:
+            log.exception("cluster %s: bootstrap crashed the runner", cluster.id)
+            failure = f"local runner error: {error}"
+        with emr_state:
+            self.running.pop(cluster.id, None)
+            if cluster.state != "BOOTSTRAPPING":  # terminated meanwhile
                 return
-        cluster.ready_datetime = cluster.idle_since = now()
-        cluster.state = "WAITING"
+            if failure:
+                self.fail_cluster(cluster, failure)
+                return
+            cluster.ready_datetime = cluster.idle_since = now()
+            cluster.state = "WAITING"
         log.info("cluster %s: bootstrapped, WAITING", cluster.id)
 
     def fail_cluster(self, cluster: Any, reason: str) -> None:
@@ -191,8 +215,11 @@ class EmrRunner(threading.Thread):
         except Exception as error:
             log.exception("step %s crashed the runner", step.id)
             failure = f"local runner error: {error}"
-        try:
-            self.upload_logs(cluster, step, stdout, stderr)  # before a reader sees it ended
+        try:  # before a reader sees it ended
+            self.upload_logs(
+                cluster,
+                [(path, f"steps/{step.id}/{path.name}.gz") for path in (stdout, stderr)],
+            )
         finally:
             with emr_state:  # the step's end and its cluster's next state, seen together
                 self.end_step(cluster, step, failure)
@@ -221,13 +248,7 @@ class EmrRunner(threading.Thread):
         arguments = stager.stage_arguments(arguments, direct_reads(arguments))
         local_jvm = [arg for item in local_jvm_conf().items() for arg in ("--conf", "=".join(item))]
         command = [str(SPARK_SUBMIT), "--master", self.spark_master, *local_jvm, *arguments]
-        environment = {
-            **os.environ,
-            **CREDENTIALS,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": self.s3.meta.endpoint_url,
-            "PYSPARK_PYTHON": sys.executable,
-        }
+        environment = self.step_environment(cluster)
         with stdout.open("w") as out, stderr.open("w") as err:
             process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
             self.running[cluster.id] = process
@@ -243,6 +264,17 @@ class EmrRunner(threading.Thread):
             synced = stager.sync_back()
         log.info("step %s: synced back %s", step.id, synced)
 
+    def step_environment(self, cluster: Any) -> dict[str, str]:
+        """The node's, with the Pythons its spark-env exports (the bootstrap made them), or
+        this process's Python when the cluster names none."""
+        node = self.node(cluster)
+        exports = spark_env_exports(cluster)
+        python = {
+            name: node.path(exports[name]) if name in exports else sys.executable
+            for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")
+        }
+        return {**node.environment(self.s3.meta.endpoint_url), "SPARK_HOME": SPARK_HOME, **python}
+
     def on_failure(self, cluster: Any, step: Any, reason: str) -> None:
         cancelled = cluster.state not in ACTIVE_CLUSTER_STATES
         step.state = "CANCELLED" if cancelled else "FAILED"
@@ -255,13 +287,34 @@ class EmrRunner(threading.Thread):
             cluster.end_datetime = now()
             cluster.state = "TERMINATED_WITH_ERRORS"
 
-    def upload_logs(self, cluster: Any, step: Any, stdout: Path, stderr: Path) -> None:
-        """EMR's layout: <LogUri>/<cluster id>/steps/<step id>/stdout.gz and stderr.gz."""
+    def upload_logs(self, cluster: Any, files: list[tuple[Path, str]]) -> None:
+        """Under EMR's layout: <LogUri>/<cluster id>/<key>, gzipped (steps/<step id>/stderr.gz,
+        node/<instance>/bootstrap-actions/<number>/stderr.gz)."""
         if not cluster.log_uri:
             return
         bucket, prefix = split_uri(cluster.log_uri.replace("s3n://", "s3://"))
         prefix = f"{prefix.rstrip('/')}/" if prefix else ""
-        for path in (stdout, stderr):
+        for path, key in files:
             if path.exists():
-                key = f"{prefix}{cluster.id}/steps/{step.id}/{path.name}.gz"
-                self.s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(path.read_bytes()))
+                body = gzip.compress(path.read_bytes())
+                self.s3.put_object(Bucket=bucket, Key=f"{prefix}{cluster.id}/{key}", Body=body)
+
+
+def as_requested(configuration: Any) -> dict[str, Any]:
+    """moto keeps a request's Configurations with snake-cased keys, the originals aside."""
+    if hasattr(configuration, "original_dict"):
+        return configuration.original_dict()
+    return configuration
+
+
+def spark_env_exports(cluster: Any) -> dict[str, str]:
+    """The environment variables the cluster's spark-env classification exports."""
+    configurations = [as_requested(item) for item in cluster.configurations]
+    return {
+        name: value
+        for classification in configurations
+        if classification.get("Classification") == "spark-env"
+        for nested in classification.get("Configurations", [])
+        if nested.get("Classification") == "export"
+        for name, value in nested.get("Properties", {}).items()
+    }
