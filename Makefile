@@ -20,7 +20,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help venv system-packages lint format requirements test bench bench-featurize bench-pca bench-discovery \
-	bench-dag demo env clean
+	bench-dag bench-node-env demo env clean
 
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-pca     PCA's daily curve: a new day on 0 to 1,000,000 rows of history"
 	@echo "make bench-dag     the whole DAG on the local AWS with 20,000 images"
 	@echo "make bench-discovery  a day's S3 requests with 0 and 100,000 older images stored"
+	@echo "make bench-node-env   a node's bootstrap: pip from PyPI against the deployed archive"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
 	@echo "make requirements  regenerate the files exported from uv.lock"
 	@echo "make lint|format   ruff check / ruff format"
@@ -78,7 +79,7 @@ env:
 		|| $(PYTHON) scripts/new_env.py
 
 # Benchmarks print ratios measured side by side in one run; run them with nothing else running.
-bench: bench-featurize bench-pca bench-dag bench-discovery
+bench: bench-featurize bench-pca bench-dag bench-discovery bench-node-env
 
 bench-featurize: venv
 	$(BIN)/python -m tests.benchmarks.bench_dag_parse
@@ -93,6 +94,9 @@ bench-dag: venv
 
 bench-discovery: venv
 	$(BIN)/python -m tests.benchmarks.bench_discovery
+
+bench-node-env: venv
+	$(BIN)/python -m tests.benchmarks.bench_node_env
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache

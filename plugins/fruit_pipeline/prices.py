@@ -58,9 +58,13 @@ SPOT_SAVING = 0.6
 MINIMUM_BILLED_SECONDS = 60
 
 # Our estimate, not an AWS figure: EMR documents no start-up time. Provisioning EC2 and
-# starting Hadoop/Spark takes about 6-8 minutes for a small cluster, and the bootstrap
-# installs requirements-emr.txt (434 MB, no TensorFlow): about 1 minute more.
-START_MINUTES = 8.0
+# starting Hadoop/Spark takes about 6-8 minutes for a small cluster.
+PROVISION_MINUTES = 7.0
+# Measured (make bench-node-env): the bootstrap, unpacking the deployed archive of the nodes'
+# Python environment, took 9.5 s (median of 3) on this 2-core machine, from the local S3;
+# pip from PyPI took 20.0 s. A node downloads the 180 MB from S3 in its own region.
+BOOTSTRAP_MINUTES = 0.2
+START_MINUTES = PROVISION_MINUTES + BOOTSTRAP_MINUTES
 # Images/s per vCPU that featurize sustains with each CNN: ONNX Runtime's speed on 2 threads,
 # halved, times the job's steady share of it (make bench-featurize, docs/performance.md).
 # Our assumption: one EMR vCPU featurizes like one core of the machine that measured it.

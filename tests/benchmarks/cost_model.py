@@ -16,7 +16,13 @@ import json
 import math
 from pathlib import Path
 
-from fruit_pipeline.prices import FEATURIZE_IMAGES_PER_VCPU_SECOND, PRICES_NOTE, START_MINUTES
+from fruit_pipeline.prices import (
+    BOOTSTRAP_MINUTES,
+    FEATURIZE_IMAGES_PER_VCPU_SECOND,
+    PRICES_NOTE,
+    PROVISION_MINUTES,
+    START_MINUTES,
+)
 from fruit_pipeline.sizing import AUTOMATIC, ClusterShape, Workload, choose
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench-output" / "results.json"
@@ -45,7 +51,10 @@ def cell(shape: ClusterShape) -> str:
 def main() -> None:
     measured = measured_throughput(json.loads(RESULTS.read_text())) if RESULTS.exists() else {}
     rule = AUTOMATIC  # fruit_pipeline.tuning's
-    print(f"Prices: {PRICES_NOTE}. Start-up: {START_MINUTES:.0f} min (estimate).")
+    print(
+        f"Prices: {PRICES_NOTE}. Start-up: {START_MINUTES:.1f} min ({PROVISION_MINUTES:g} min "
+        f"provisioning, estimated; {BOOTSTRAP_MINUTES:g} min bootstrap, measured)."
+    )
     print(
         f"Sizing: target {rule.target_minutes:g} min of work, at most {rule.max_core_nodes} x "
         f"{rule.core_type}, primary {rule.primary_type}.\n"
