@@ -16,7 +16,7 @@ from pyspark.ml.functions import array_to_vector
 from fruits_contract.layout import STATS_FOLDER
 from fruitspark.pca import job as pca
 from fruitspark.publication import read_latest
-from tests.spark_jobs.test_pca import (
+from tests.spark_jobs.pca.test_job import (
     CLASSES,
     N_FEATURES,
     numpy_pca,
