@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import py_compile
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -36,7 +37,8 @@ REQUIREMENTS = ROOT / "spark_jobs" / "requirements-emr.txt"
 # The oldest glibc the wheels may need: Amazon Linux 2023 has 2.34.
 PLATFORM = "{architecture}-manylinux_2_28"
 # Bumped when the archive's layout changes: part of the cache key.
-FORMAT = "site-packages tar.gz, unchecked-hash pyc, v1"
+FORMAT = "site-packages tar.gz, unchecked-hash pyc, no console scripts, v2"
+SCRIPTS = ("bin/", "../../bin/")  # how a --target install's RECORD names console scripts
 FIXED_MTIME = 315532800  # 1980-01-01, the oldest time a zip can hold: nothing depends on it
 CACHE_DIR = Path(
     os.environ.get("FRUITSPARK_NODE_ENV_CACHE", Path.home() / ".cache" / "fruits" / "node-env")
@@ -65,8 +67,13 @@ def install(architecture: str, requirements: Path, target: Path) -> None:
     command = [str(uv), "pip", "install", "--quiet", "--target", str(target)]
     command += ["--python-platform", PLATFORM.format(architecture=architecture)]
     command += ["--python-version", PYTHON_VERSION, "--no-deps", "--only-binary", ":all:"]
-    command += ["--require-hashes", "--no-compile-bytecode", "-r", str(requirements)]
-    subprocess.run(command, check=True)
+    command += ["--require-hashes", "-r", str(requirements)]
+    # compile_bytecode compiles reproducibly; uv's own .pyc (the Makefile asks uv for them
+    # in the venv) would hold this machine's paths and times.
+    environment = {
+        name: value for name, value in os.environ.items() if name != "UV_COMPILE_BYTECODE"
+    }
+    subprocess.run(command, check=True, env=environment)
 
 
 def compile_bytecode(folder: Path) -> None:
@@ -97,10 +104,18 @@ def entry(path: Path, name: str) -> tarfile.TarInfo:
     return info
 
 
+def drop_console_scripts(folder: Path) -> None:
+    """bin/ and the RECORD lines naming its files: their first line names this machine's
+    Python (so do their hashes in RECORD), and no step runs them."""
+    shutil.rmtree(folder / "bin", ignore_errors=True)
+    for record in folder.glob("*.dist-info/RECORD"):
+        lines = record.read_text().splitlines(keepends=True)
+        record.write_text("".join(line for line in lines if not line.startswith(SCRIPTS)))
+
+
 def pack(folder: Path, archive: Path) -> None:
-    """folder's content as a reproducible tar.gz. Its console scripts (bin/) are left out:
-    their first line names this machine's Python, and no step runs them."""
-    paths = sorted(path for path in folder.rglob("*") if path.relative_to(folder).parts[0] != "bin")
+    """folder's content as a reproducible tar.gz."""
+    paths = sorted(folder.rglob("*"))
     with (
         archive.open("wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="") as packed,
@@ -134,6 +149,7 @@ def packed_env(
         partial = archive.with_suffix(f".{os.getpid()}.partial")
         with tempfile.TemporaryDirectory(prefix=f"fruits-node-env-{architecture}-") as folder:
             install(architecture, requirements, Path(folder))
+            drop_console_scripts(Path(folder))
             compile_bytecode(Path(folder))
             pack(Path(folder), partial)
         os.replace(partial, archive)  # a concurrent or killed build never leaves half a file

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tarfile
 
 import pytest
@@ -15,13 +16,20 @@ from scripts.node_env import FIXED_MTIME, REQUIREMENTS, packed_env
 from tests.moto_buckets import versioned_bucket
 
 
+def pins(tmp_path, *names: str):
+    """The lock's pins of names, with their hashes: a small environment that builds in a
+    second."""
+    text = REQUIREMENTS.read_text()
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        "".join(re.search(rf"^{name}==.*?(?=^\S)", text, re.M | re.S)[0] for name in names)
+    )
+    return requirements
+
+
 @pytest.fixture
 def six_only(tmp_path):
-    """The lock's pin of six, with its hashes: a small environment that builds in a second."""
-    pin = re.search(r"^six==.*?(?=^\S)", REQUIREMENTS.read_text(), re.M | re.S)[0]
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text(pin)
-    return requirements
+    return pins(tmp_path, "six")
 
 
 def test_the_same_lock_packs_the_same_archive(six_only, tmp_path):
@@ -43,6 +51,18 @@ def test_the_archive_holds_the_packages_with_bytecode_that_never_goes_stale(six_
     }
     # PEP 552: flags 0b01, hash-based and unchecked: valid whatever the files' times.
     assert int.from_bytes(pyc[4:8], "little") == 0b01
+
+
+def test_nothing_in_the_archive_names_the_python_that_built_it(tmp_path):
+    """jmespath has a console script: uv writes this machine's interpreter into it, and its
+    hash into RECORD. Neither may reach the archive, or its digest depends on the machine."""
+    requirements = pins(tmp_path, "jmespath")
+    with tarfile.open(packed_env("x86_64", requirements, tmp_path / "cache").archive) as archive:
+        files = {m.name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+    assert "jmespath/__init__.py" in files
+    record = files["jmespath-1.1.0.dist-info/RECORD"].decode()
+    assert "bin/" not in record
+    assert not [name for name, body in files.items() if sys.executable.encode() in body]
 
 
 @pytest.mark.slow
