@@ -19,8 +19,8 @@ from fruitspark.pca import job as pca
 from fruitspark.publication import read_latest
 from fruitspark.schemas import REJECTED
 from tests.moto_buckets import versioned_bucket
-from tests.spark_jobs.pca.test_job import numpy_pca, write_features
 from tests.spark_jobs.pca.test_incremental import day_rows
+from tests.spark_jobs.pca.test_job import numpy_pca, write_features
 
 BUCKET = "fruits-erase"
 DAY_ONE, DAY_TWO = "2026-11-20", "2026-11-21"
