@@ -14,7 +14,6 @@ succeeded; ending the cluster kills its running step, and nothing of it is writt
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import logging
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyspark
 from moto.emr.models import emr_backends
 
 from fruits_contract.jobs import job_of_script
@@ -37,7 +37,7 @@ ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "WAITING", "RUNNING")
 SPARK_SUBMIT = Path(sys.executable).with_name("spark-submit")
 # The node's Spark, as EMR's /usr/lib/spark: spark-submit finds it there, not by importing
 # pyspark with the node's Python (which, as on EMR, has no pyspark package).
-SPARK_HOME = str(Path(importlib.util.find_spec("pyspark").origin).parent)
+SPARK_HOME = str(Path(str(pyspark.__file__)).parent)
 
 
 def all_clusters() -> list[Any]:
@@ -86,7 +86,8 @@ class EmrRunner(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         for process in list(self.running.values()):
-            process.kill()
+            if process is not None:  # None: reserved, its process not started yet
+                process.kill()
 
     def run(self) -> None:
         while not self.stopping.wait(TICK_SECONDS):

@@ -51,7 +51,7 @@ class LocalAws:
 
     def _follow_log(self) -> None:
         with self.log_file.open("w") as log:
-            for line in self.process.stdout:
+            for line in self.process.stdout or ():
                 log.write(line)
                 log.flush()
                 if " ready on " in line:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,9 @@ class Stager:
     def local_path(self, bucket: str, key: str) -> Path:
         return self.root / bucket / key
 
-    def stage_arguments(self, arguments: list[str], unstaged: set[int] = frozenset()) -> list[str]:
+    def stage_arguments(
+        self, arguments: list[str], unstaged: AbstractSet[int] = frozenset()
+    ) -> list[str]:
         """The arguments with every s3:// URI replaced by a file:// URI of its staged copy,
         except in the arguments at the `unstaged` positions, which are kept as they are."""
         staged: dict[str, str] = {}

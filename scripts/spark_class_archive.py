@@ -57,9 +57,10 @@ def record(archive: Path, workdir: Path) -> None:
             raise SystemExit("a job failed: no archive written")
     finally:
         spark.stop()
-        jvm = SparkContext._gateway.proc
-        jvm.stdin.close()  # the gateway's JVM exits at the end of its input
-        jvm.wait(timeout=JVM_EXIT_SECONDS)
+        gateway = SparkContext._gateway
+        if gateway is not None:  # the gateway's JVM exits at the end of its input
+            gateway.proc.stdin.close()
+            gateway.proc.wait(timeout=JVM_EXIT_SECONDS)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from itertools import combinations
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from fruits_contract.layout import (
     COSTS_PREFIX,
@@ -156,7 +157,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> PipelineConfig:
             + "\n".join(f"  {name}: leading or trailing whitespace" for name in padded)
         )
     try:
-        return PipelineConfig(**values)
+        return PipelineConfig.model_validate(values)
     except ValidationError as error:
         problems = "\n".join(
             f"  {_variable(problem)}: {_explained(problem)}" for problem in error.errors()
@@ -164,7 +165,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> PipelineConfig:
         raise ValueError(f"invalid FRUITS_* configuration:\n{problems}") from error
 
 
-def _explained(problem: dict) -> str:
+def _explained(problem: ErrorDetails) -> str:
     if problem["type"] == "extra_forbidden":  # a typo, or a setting that is now tuning
         return (
             "not a setting (tuning is code: fruit_pipeline/tuning.py; the settings are "
@@ -173,7 +174,7 @@ def _explained(problem: dict) -> str:
     return problem["msg"].removeprefix("Value error, ")
 
 
-def _variable(problem: dict) -> str:
+def _variable(problem: ErrorDetails) -> str:
     """The FRUITS_ variable a validation problem is about; the whole set for a cross-check."""
     if not problem["loc"]:
         return "FRUITS_* settings"

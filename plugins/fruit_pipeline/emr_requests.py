@@ -67,7 +67,7 @@ def job_flow_overrides(
     """RunJobFlow request: Spark on EMR 7, Python 3.11 with the locked packages. Its
     instances (groups or fleets, and the subnet), its bootstrap actions (bootstrap_actions)
     and the environment's identity are plan_cluster's, XComArgs in the DAG."""
-    request = {
+    request: dict[str, Any] = {
         "Name": f"{dag_id} {RUN_ID}",
         "ReleaseLabel": EMR_RELEASE,
         "LogUri": config.logs_uri,

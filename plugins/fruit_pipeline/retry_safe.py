@@ -15,13 +15,14 @@ Here, before calling AWS, each looks at what the run already has:
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.providers.amazon.aws.operators.emr import (
     EmrAddStepsOperator,
     EmrCreateJobFlowOperator,
 )
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
@@ -62,6 +63,13 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
 
 
+def rendered(request: str | dict[str, Any]) -> dict[str, Any]:
+    """A templated request, once Airflow rendered it: the provider also accepts a string."""
+    if not isinstance(request, dict):
+        raise TypeError(f"expected the rendered request, a dict: {request!r}")
+    return request
+
+
 def created(cluster: dict[str, Any]) -> tuple:
     """The order in which clusters were created, ties broken by id."""
     return (cluster["Status"]["Timeline"]["CreationDateTime"], cluster["Id"])
@@ -94,7 +102,7 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
         super().__init__(**kwargs)
         self.poll_seconds = poll_seconds
 
-    def execute(self, context: Any) -> str | None:
+    def execute(self, context: Context) -> str | None:
         emr = self.hook.conn
         own, busy, orphans = self.survey(emr, context)
         if own:
@@ -105,7 +113,7 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
             )
             return own["Id"]
         if busy:
-            return self.wait_for(busy)
+            self.wait_for(busy)
         if orphans:
             self.end_orphans(emr, orphans)
         cluster_id = super().execute(context)
@@ -122,27 +130,33 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
             cluster_id,
         )
         emr.terminate_job_flows(JobFlowIds=[cluster_id])
-        return self.wait_for(first)
+        self.wait_for(first)
 
-    def survey(self, emr: Any, context: Any) -> tuple[dict | None, list[dict], list[dict]]:
+    def survey(self, emr: Any, context: Context) -> tuple[dict | None, list[dict], list[dict]]:
         """The DAG's active clusters: this run's (None when it has none), those of its other
         runs still running (queued or running in Airflow), and the orphans of runs no longer
         running."""
-        tags = tags_of(self.job_flow_overrides)
+        tags = tags_of(rendered(self.job_flow_overrides))
         dag_id, run_id = tags[DAG_TAG], tags[RUN_TAG]
-        own, busy, orphans = None, [], []
+        own: dict[str, Any] | None = None
+        busy: list[dict[str, Any]] = []
+        orphans: list[dict[str, Any]] = []
         for cluster in active_clusters_tagged(emr, dag_id, **{DAG_TAG: dag_id}):
             owner = tags_of(cluster).get(RUN_TAG)
             if owner == run_id and cluster["Status"]["State"] != "TERMINATING":
                 own = own or cluster
                 continue
-            running = owner not in (None, run_id) and context["ti"].get_dr_count(
-                dag_id=dag_id, run_ids=[owner], states=RUNNING_RUN_STATES
+            running = (
+                owner is not None
+                and owner != run_id
+                and context["ti"].get_dr_count(
+                    dag_id=dag_id, run_ids=[owner], states=RUNNING_RUN_STATES
+                )
             )
             (busy if running else orphans).append(cluster)
         return own, busy, orphans
 
-    def wait_for(self, busy: list[dict[str, Any]]) -> None:
+    def wait_for(self, busy: list[dict[str, Any]]) -> NoReturn:
         """Runs of the DAG take what no run took yet: two at once would take the same images.
         Whatever started them (a backfill runs several at once), wait, deferred, until the
         other runs are done, then look again."""
@@ -161,7 +175,7 @@ class RetrySafeEmrCreateJobFlowOperator(EmrCreateJobFlowOperator):
             method_name="look_again",
         )
 
-    def look_again(self, context: Any, event: Any = None) -> str | None:
+    def look_again(self, context: Context, event: Any = None) -> str | None:
         return self.execute(context)
 
     def end_orphans(self, emr: Any, orphans: list[dict[str, Any]]) -> None:
@@ -188,7 +202,7 @@ class RetrySafeEmrAddStepsOperator(EmrAddStepsOperator):
     and returns the ids of all of them, in the order of `steps`; the last one's id is the
     XCom LAST_STEP_XCOM too, and their cluster's CLUSTER_XCOM."""
 
-    def execute(self, context: Any) -> list[str]:
+    def execute(self, context: Context) -> list[str]:
         state = self.hook.conn.describe_cluster(ClusterId=self.job_flow_id)["Cluster"]["Status"]
         if state["State"] not in ACTIVE_STATES[:-1]:
             # Only add_spark_steps was cleared, after its cluster ended: the steps need a new
@@ -201,7 +215,8 @@ class RetrySafeEmrAddStepsOperator(EmrAddStepsOperator):
         for page in self.hook.conn.get_paginator("list_steps").paginate(ClusterId=self.job_flow_id):
             for step in page["Steps"]:
                 existing.setdefault(step["Name"], step["Id"])  # the newest first
-        wanted = [step["Name"] for step in self.steps]
+        steps = [rendered(step) for step in self.steps]
+        wanted = [step["Name"] for step in steps]
         present = [name for name in wanted if name in existing]
         if present:
             self.log.warning(
@@ -210,7 +225,7 @@ class RetrySafeEmrAddStepsOperator(EmrAddStepsOperator):
                 self.job_flow_id,
                 ", ".join(f"{name} ({existing[name]})" for name in present),
             )
-        self.steps = [step for step in self.steps if step["Name"] not in existing]
+        self.steps = [step for step in steps if step["Name"] not in existing]
         added = iter(super().execute(context) if self.steps else [])
         ids = [existing[name] if name in existing else next(added) for name in wanted]
         context["ti"].xcom_push(key=LAST_STEP_XCOM, value=ids[-1])

@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 from airflow.triggers.base import TriggerEvent
 
@@ -24,7 +25,7 @@ def counted(item: dict[str, Any]) -> bool:
     return is_image(item["Key"]) and not is_apple_double(item["Key"])
 
 
-def refuse_unknown_params(context: Any) -> None:
+def refuse_unknown_params(context: Context) -> None:
     """Airflow checks each param's value against its schema but accepts any other key in a
     run's conf: a misspelt one ({"K": 5}) would be ignored, and the run would do something
     else than asked. Fail the run instead, before any AWS call, naming the key."""
@@ -88,12 +89,13 @@ class NewImagesSensor(S3KeySensor):
         self.landing_state = landing_state  # s3://bucket/features/_landing/model=<cnn>.json
         super().__init__(deferrable=True, **kwargs)
 
-    def execute(self, context: Any) -> dict[str, int]:
+    # The provider's returns nothing: this one's return value is the task's XCom.
+    def execute(self, context: Context) -> dict[str, int]:  # type: ignore[override]
         """What was found, as the task's XCom: {"images", "bytes", "erasure_requests"}."""
         refuse_unknown_params(context)  # the DAG's first task: nothing has called AWS yet
         return self.look_or_defer(context, datetime.now(UTC) + timedelta(seconds=self.timeout))
 
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Context) -> bool:
         """Every open folder is listed, even once one has new images: the cluster is sized
         from all of them (self.found, the task's XCom)."""
         erasures = self.pending_erasures()
@@ -108,7 +110,9 @@ class NewImagesSensor(S3KeySensor):
         self.log.info("%d new image(s), %d bytes", self.found["images"], self.found["bytes"])
         return True
 
-    def new_images(self, context: Any) -> dict[str, int]:
+    def new_images(self, context: Context) -> dict[str, int]:
+        if not isinstance(self.bucket_key, str):
+            raise TypeError(f"the sensor watches one prefix, not {self.bucket_key!r}")
         bucket, prefix = self.hook.parse_s3_url(self.bucket_key.removesuffix("*"))
         if context["params"].get("mode") in ("full", "reconcile"):
             return {
@@ -174,10 +178,10 @@ class NewImagesSensor(S3KeySensor):
             self.log.info("%d erasure request(s) pending under %s", pending, self.erasure_requests)
         return pending
 
-    def resume(self, context: Any, event: dict[str, Any]) -> dict[str, int]:
+    def resume(self, context: Context, event: dict[str, Any]) -> dict[str, int]:
         return self.look_or_defer(context, datetime.fromisoformat(event["deadline"]))
 
-    def look_or_defer(self, context: Any, deadline: datetime) -> dict[str, int]:
+    def look_or_defer(self, context: Context, deadline: datetime) -> dict[str, int]:
         if self.poke(context):
             return self.found
         remaining = (deadline - datetime.now(UTC)).total_seconds()

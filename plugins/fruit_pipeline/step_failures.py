@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import gzip
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.providers.amazon.aws.hooks.emr import EmrHook
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.sensors.emr import EmrStepSensor
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 TAIL_LINES = 50
@@ -108,19 +109,19 @@ class ExplainedStepSensor(EmrStepSensor):
     retries, with the failed step's reason and the end of its own log, in the task log and
     the error."""
 
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Context) -> bool:
         try:
             return super().poke(context)
         except AirflowException as error:
             self.fail_explained(error)
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> None:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         try:
             super().execute_complete(context, event)
         except AirflowException as error:
             self.fail_explained(error)
 
-    def fail_explained(self, error: AirflowException) -> None:
+    def fail_explained(self, error: AirflowException) -> NoReturn:
         """A step that failed fails the task for good: watching it again cannot change it.
         Anything else (the trigger's own error, say) stays an error the task retries."""
         emr = EmrHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name).conn

@@ -6,12 +6,15 @@ import argparse
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from fruits_contract.cnns import CNNS, DEFAULT_CNN
 from fruitspark.locations import overlap_error
 
-Frozen = TypeVar("Frozen")
+Frozen = TypeVar("Frozen", bound="DataclassInstance")
 
 
 def at_least(minimum: int):

@@ -8,9 +8,17 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 
+def jvm(spark: SparkSession) -> Any:
+    """The session's view of its JVM (py4j): Hadoop's and Spark ML's classes by name."""
+    view = spark.sparkContext._jvm
+    if view is None:
+        raise RuntimeError("this SparkSession has no JVM gateway")
+    return view
+
+
 def hadoop_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     """(FileSystem, Path) for a URI, as the JVM objects."""
-    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
+    path = jvm(spark).org.apache.hadoop.fs.Path(uri)
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
@@ -24,7 +32,7 @@ def upload_files(spark: SparkSession, local_dir: Path, uri: str) -> None:
     filesystem, target = hadoop_path(spark, uri)
     filesystem.mkdirs(target)
     for file in sorted(local_dir.iterdir()):
-        source = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(file.resolve().as_uri())
+        source = jvm(spark).org.apache.hadoop.fs.Path(file.resolve().as_uri())
         filesystem.copyFromLocalFile(False, True, source, target)
 
 
@@ -41,7 +49,7 @@ def delete_children(spark: SparkSession, uri: str, names: list[str]) -> list[str
     filesystem, folder = hadoop_path(spark, uri)
     deleted = []
     for name in names:
-        if filesystem.delete(spark.sparkContext._jvm.org.apache.hadoop.fs.Path(folder, name), True):
+        if filesystem.delete(jvm(spark).org.apache.hadoop.fs.Path(folder, name), True):
             deleted.append(name)
     return deleted
 
@@ -56,7 +64,7 @@ def replace_file(spark: SparkSession, uri: str, data: bytes) -> None:
     filesystem, target = hadoop_path(spark, uri)
     if filesystem.getScheme() == "file":
         raw = filesystem.getRaw()
-        jvm_path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+        jvm_path = jvm(spark).org.apache.hadoop.fs.Path
         temporary = jvm_path(target.getParent(), f".{target.getName()}.tmp")
         _write(raw, temporary, data)
         if not raw.rename(temporary, target):
@@ -85,7 +93,7 @@ def read_bytes(spark: SparkSession, uri: str) -> bytes:
     filesystem, path = hadoop_path(spark, uri)
     stream = filesystem.open(path)
     try:
-        return bytes(spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        return bytes(jvm(spark).org.apache.commons.io.IOUtils.toByteArray(stream))
     finally:
         stream.close()
 
@@ -98,6 +106,6 @@ def read_text(spark: SparkSession, uri: str) -> str | None:
         return None
     stream = filesystem.open(path)
     try:
-        return spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        return jvm(spark).org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
         stream.close()

@@ -153,7 +153,9 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         except (OSError, ImageCms.PyCMSError):
             source = None
         if source is not None and source.profile.xcolor_space == PROFILE_SPACES[image.mode]:
-            return ImageCms.profileToProfile(image, source, SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, source, SRGB, outputMode="RGB")
+            if converted is not None:  # None only when converting in place
+                return converted
     return image.convert("RGB")
 
 

@@ -10,7 +10,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pyspark.sql import SparkSession
 
@@ -57,7 +57,8 @@ def get_session(app_name: str, local_java_options: Sequence[str] = ()) -> SparkS
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # else spark-submit has started the JVM
-        builder = builder.config(map=local_jvm_conf(local_java_options))
+        conf: dict[str, Any] = dict(local_jvm_conf(local_java_options))
+        builder = builder.config(map=conf)
     return builder.getOrCreate()
 
 

@@ -146,7 +146,7 @@ def _find_published(
     counts = found.count().collect()
     if not counts:
         return None
-    removed = Counter()
+    removed: Counter[str] = Counter()
     for row in counts:
         removed[row.path] += row["count"]
     return Published(root, manifest, rows, removed, sorted({row.ingest_date for row in counts}))

@@ -42,6 +42,8 @@ class ErasureRequest(BaseModel):
     @field_validator("images")
     @classmethod
     def _under_the_images_prefix(cls, images: list[str], info: ValidationInfo) -> list[str]:
+        if info.context is None:
+            raise ValueError("requests are validated against the images prefix: none given")
         prefix = info.context["images_prefix"]
         for position, key in enumerate(images):
             if not key.startswith(prefix) or key == prefix or key.endswith("/"):

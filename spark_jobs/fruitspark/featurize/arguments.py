@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from fruitspark.arguments import at_least, frozen, job_parser, parse_job_args, timestamp
@@ -34,7 +34,8 @@ class FeaturizeArgs:
     max_image_bytes: int = MAX_IMAGE_BYTES
     chunk_size: int = DEFAULT_CHUNK
     take: str = "all"  # new: what no run took, in the open folders; missing: anywhere
-    as_of: datetime | None = None  # the moment the landing folders are closed as of
+    # the moment the landing folders are closed as of
+    as_of: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def tracks_landing(self) -> bool:

@@ -71,12 +71,15 @@ def featurize_udf(model_file: models.ModelFile, chunk_size: int, max_bytes: int)
     """A pandas UDF over image paths and their listed lengths: each Python worker reads its
     files (fruitspark.listing) and opens the model once."""
 
-    @F.pandas_udf(RESULT_TYPE)
+    @F.pandas_udf(RESULT_TYPE)  # type: ignore[call-overload]  # pyspark's stubs: no struct result
     def featurize_images(
         batches: Iterator[tuple[pd.Series, pd.Series]],
     ) -> Iterator[pd.DataFrame]:
         configure_logging()  # this runs in a Python worker, whose logging is not set up
-        featurizer = models.cached_featurizer(model_file.shipped(), TaskContext.get().cpus())
+        task = TaskContext.get()
+        if task is None:
+            raise RuntimeError("featurize_images runs in a Spark task")
+        featurizer = models.cached_featurizer(model_file.shipped(), task.cpus())
         for paths, lengths in batches:
             listed = [None if pd.isna(length) else int(length) for length in lengths]
             yield featurize_files(paths.tolist(), featurizer, chunk_size, listed, max_bytes)

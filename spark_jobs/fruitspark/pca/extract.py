@@ -59,5 +59,5 @@ def rows_that_count(
         doomed = spark.createDataFrame(superseded, "path string, ingest_date string")
         rows = rows.join(F.broadcast(doomed), ["path", "ingest_date"], "left_anti")
     return rows.select(
-        "path", "label", "ingest_date", array_to_vector("features").alias("features")
+        "path", "label", "ingest_date", array_to_vector(F.col("features")).alias("features")
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,7 +214,7 @@ def _all(summaries: list[Summary]) -> Iterator[Summary]:
         yield from _all(list(summary.members))
 
 
-def partial_moments(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def partial_moments(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """mapInPandas: one task's rows as one partial (moments, smallest and largest size).
     Rows of another size than the first stop the sums: the driver refuses the day."""
     moments, sizes = mm.EMPTY, set()

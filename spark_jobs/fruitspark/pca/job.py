@@ -123,8 +123,10 @@ def fit_and_publish(spark: SparkSession, args: PcaArgs) -> dict:
     today = Today(args, features, days, moments, decision, warnings)
     if decision.refit:
         report, manifest = refit(spark, today, fresh, rules)
-    else:
+    elif published is not None and published_fit is not None:  # decide() refits without
         report, manifest = append(spark, today, published, published_fit, run_time)
+    else:
+        raise ValueError("no refit decided, yet no model is published to append to")
     publish(spark, args.output, manifest)
     delete_children(spark, args.output, [SKIPPED])
     log.info(

@@ -45,7 +45,7 @@ def rows_folder(run_time: str) -> str:
 def write_rows(model: PipelineModel, rows: DataFrame, uri: str) -> None:
     """path, label, pca: the published rows, one folder per ingest date."""
     projected = model.transform(rows).select(
-        "path", "label", vector_to_array("pca", "float32").alias("pca"), "ingest_date"
+        "path", "label", vector_to_array(F.col("pca"), "float32").alias("pca"), "ingest_date"
     )
     projected.write.partitionBy("ingest_date").parquet(uri)
 

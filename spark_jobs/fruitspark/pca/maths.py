@@ -94,6 +94,8 @@ def fit(moments: Moments, k: int | None, variance: float | None) -> Fit:
     eigenvalues = np.clip(eigenvalues[order], 0, None)
     explained = eigenvalues / eigenvalues.sum()
     if k is None:
+        if variance is None:
+            raise ValueError("a fit needs k or a target share of variance")
         k = choose_k(explained, variance)
         log.info("%d component(s) explain at least %.1f%% of the variance", k, 100 * variance)
     return Fit(moments.mean, std, eigenvectors[:, order[:k]], explained[:k])
@@ -115,6 +117,8 @@ def spark_model(fit_: Fit) -> PipelineModel:
     package-private in Scala only, so they are reachable through the JVM gateway.
     """
     context = SparkContext._active_spark_context
+    if context is None or context._jvm is None:
+        raise RuntimeError("building Spark ML models needs an active SparkContext")
     jvm = context._jvm.org.apache.spark.ml.feature
     scaler = jvm.StandardScalerModel(
         "standard_scaler",

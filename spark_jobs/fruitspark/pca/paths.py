@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -102,7 +103,7 @@ def scan_days(spark: SparkSession, features: DataFrame, cnn: str, folder: str, s
 
 def write_hashes(spark: SparkSession, features: DataFrame, folder: str, names: dict) -> None:
     """One pass over the path column of the days in names (day -> file name)."""
-    table = (
+    table: pd.DataFrame = (
         features.where(F.col("ingest_date").isin(list(names)))
         .select("ingest_date", F.xxhash64("path").alias("hash"))
         .toPandas()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from fruits_contract.refit import PREDATES_APPENDS, known_refit_reason
+from fruits_contract.refit import FIRST_RUN, FULL_MODE, PREDATES_APPENDS, known_refit_reason
 from fruitspark.pca.maths import Fit
 
 
@@ -45,15 +45,17 @@ def decide(
     components keep of today's variance, as maths.kept_variance measures it."""
     known = known_refit_reason(published, policy.forced, now, policy.refit_days)
     if published is None:
-        return Decision(True, known, None, None)
+        return Decision(True, FIRST_RUN, None, None)
     if policy.forced:
-        return Decision(True, known, kept, None)
+        return Decision(True, FULL_MODE, kept, None)
     if "segments" not in published or published_fit is None:
         return Decision(True, PREDATES_APPENDS, None, None)
+    if kept is None:
+        raise ValueError("what the published components keep is measured once they exist")
     # With a variance target the components must still reach it; with a fixed k, keep what
     # they kept when fitted.
-    reference = published["variance"] if policy.k else policy.variance
-    drift = None if kept is None else published["variance"] - kept
+    reference = published["variance"] if policy.variance is None else policy.variance
+    drift = published["variance"] - kept
     if published.get("model_id") != model_id:
         return Decision(True, "the features now come from another model file", kept, drift)
     if published.get("fitted_with") != fitted_with(policy):
