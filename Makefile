@@ -19,12 +19,13 @@ export UV_PYTHON := $(PYTHON)
 # instead of 4.5 s (and this environment sets PYTHONDONTWRITEBYTECODE, so Python never caches).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help venv system-packages lint format requirements test bench bench-featurize bench-pca bench-discovery \
+.PHONY: help venv system-packages lint format typecheck check requirements test bench bench-featurize bench-pca bench-discovery \
 	bench-dag bench-node-env demo env clean
 
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
-	@echo "make test          create the venv, lint, run every test (incl. slow end-to-end ones)"
+	@echo "make check         the everyday loop: lint, mypy, every test not marked slow"
+	@echo "make test          create the venv, lint, mypy, run every test (incl. slow end-to-end ones)"
 	@echo "make bench         every benchmark below, one after the other (about 1.5 hours)"
 	@echo "make bench-featurize  DAG parse time, featurize throughput (ratios), the cost model"
 	@echo "make bench-pca     PCA's daily curve: a new day on 0 to 1,000,000 rows of history"
@@ -33,7 +34,7 @@ help:
 	@echo "make bench-node-env   a node's bootstrap: pip from PyPI against the deployed archive"
 	@echo "make env           .env for docker compose, from .env.example with fresh secrets"
 	@echo "make requirements  regenerate the files exported from uv.lock"
-	@echo "make lint|format   ruff check / ruff format"
+	@echo "make lint|format   ruff check / ruff format; make typecheck: mypy"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -63,11 +64,18 @@ format: venv
 	$(BIN)/ruff format $(SOURCES)
 	$(BIN)/ruff check --fix $(SOURCES)
 
+# pyproject.toml's [tool.mypy]: dags, plugins, spark_jobs, localaws and scripts.
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck
+	$(BIN)/pytest -m "not slow"
+
 # Files that install the lock's versions elsewhere; tests/test_lock_exports.py fails when they drift.
 requirements: venv
 	$(BIN)/python scripts/export_requirements.py
 
-test: lint system-packages
+test: lint typecheck system-packages
 	$(BIN)/pytest
 
 demo: venv
