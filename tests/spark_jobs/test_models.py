@@ -28,8 +28,14 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.abs(actual - expected).max() / np.abs(expected).max())
 
 
+# Exporting the two big CNNs takes about a minute: they wait for `make test`.
 @pytest.mark.parametrize(
-    ("cnn", "size"), [("mobilenet_v2", 1280), ("resnet50", 2048), ("vgg16", 512)]
+    ("cnn", "size"),
+    [
+        ("mobilenet_v2", 1280),
+        pytest.param("resnet50", 2048, marks=pytest.mark.slow),
+        pytest.param("vgg16", 512, marks=pytest.mark.slow),
+    ],
 )
 def test_onnx_runtime_gives_keras_features(cnn, size, photos, tmp_path):
     model_file = keras_export.export_onnx(cnn, RANDOM, tmp_path)

@@ -93,6 +93,7 @@ def test_a_model_file_gives_its_features_and_its_identity_to_every_row(
         np.testing.assert_allclose(row.features, seeded[name].features, atol=1e-5 * scale)
 
 
+@pytest.mark.slow  # exports VGG16 (half a minute)
 def test_the_model_argument_reaches_the_workers(spark, image_tree, tmp_path):
     """Each CNN's feature size is tested without Spark (test_models); here, the plumbing."""
     subset = one_class(image_tree, "Pépino doux", tmp_path / "subset")
