@@ -468,8 +468,10 @@ def test_a_paused_runs_cluster_ends_by_itself_after_its_last_step(stack, tmp_pat
 def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, tmp_path_factory):
     """`airflow backfill create` (its REST call) over three past days, reprocessing them,
     three runs at once: images landed before it, so each run's sensor finds them. One
-    cluster at a time (create_emr_cluster waits for the other running runs), each image
-    featurized once, and one features event for them."""
+    cluster at a time runs steps (create_emr_cluster waits for the other running runs; two
+    waiters that create at the same moment leave the earlier cluster alone, and the later
+    one is ended at once, with no step), each image featurized once, and one features event
+    for them."""
     new = upload_images(stack, tmp_path_factory, seed=43)
     events_before = {event["id"] for event in asset_events(stack)}
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -499,7 +501,14 @@ def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, 
         key=lambda cluster: cluster["Status"]["Timeline"]["CreationDateTime"],
     )
     assert clusters, "the runs found the new images"
-    for earlier, later in itertools.pairwise(clusters):
+    working, lost = [], []
+    for cluster in clusters:
+        steps = stack.emr.list_steps(ClusterId=cluster["Id"])["Steps"]
+        (working if steps else lost).append(cluster)
+    for cluster in lost:  # a creation that lost the election: ended before any work
+        timeline = cluster["Status"]["Timeline"]
+        assert timeline["EndDateTime"] - timeline["CreationDateTime"] < timedelta(seconds=30)
+    for earlier, later in itertools.pairwise(working):
         assert (
             earlier["Status"]["Timeline"]["EndDateTime"]
             <= later["Status"]["Timeline"]["CreationDateTime"]
