@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fruits_contract.cnns import CNNS, IMAGE_SIZE, MODEL_INPUT
+from scripts.build_lock import build_lock
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,17 @@ def _versions() -> tuple[str, ...]:
 def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path:
     """The ONNX file of `cnn` with `weights`, exported once and cached by content hash."""
     target = cache_dir / f"{cnn}-{cache_key(cnn, weights)}.onnx"
-    if target.exists():
-        log.info("%s (weights=%s): cached ONNX model %s", cnn, weights, target)
-        return target
-    log.info("%s (weights=%s): exporting to ONNX, once (TensorFlow)", cnn, weights)
+    if not target.exists():
+        with build_lock(target):
+            if not target.exists():  # else a concurrent process exported it while we waited
+                log.info("%s (weights=%s): exporting to ONNX, once (TensorFlow)", cnn, weights)
+                _export(cnn, weights, target)
+                return target
+    log.info("%s (weights=%s): cached ONNX model %s", cnn, weights, target)
+    return target
+
+
+def _export(cnn: str, weights: Weights, target: Path) -> None:
     import tensorflow as tf
     import tf2onnx
 
@@ -110,10 +118,8 @@ def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path
         return model(module.preprocess_input(tf.cast(images, tf.float32)), training=False)
 
     signature = [tf.TensorSpec((None, *INPUT_SHAPE), tf.uint8, name=MODEL_INPUT)]
-    cache_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")
     tf2onnx.convert.from_function(
         features, input_signature=signature, opset=OPSET, output_path=str(partial)
     )
-    os.replace(partial, target)  # a concurrent or killed export never leaves half a file
-    return target
+    os.replace(partial, target)  # a killed export never leaves half a file

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fruits_contract.artifacts import PYTHON_VERSION
+from scripts.build_lock import build_lock
 
 log = logging.getLogger(__name__)
 
@@ -136,21 +137,25 @@ def cache_key(architecture: str, requirements: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def build(architecture: str, requirements: Path, archive: Path) -> None:
+    log.info("node environment %s: installing and packing the locked wheels", architecture)
+    partial = archive.with_suffix(f".{os.getpid()}.partial")
+    with tempfile.TemporaryDirectory(prefix=f"fruits-node-env-{architecture}-") as folder:
+        install(architecture, requirements, Path(folder))
+        drop_console_scripts(Path(folder))
+        compile_bytecode(Path(folder))
+        pack(Path(folder), partial)
+    os.replace(partial, archive)  # a killed build never leaves half a file
+
+
 def packed_env(
     architecture: str, requirements: Path = REQUIREMENTS, cache_dir: Path = CACHE_DIR
 ) -> PackedEnv:
     """The archive of the nodes' packages for architecture, built once per lock and cached."""
     archive = cache_dir / f"{architecture}-{cache_key(architecture, requirements)}.tar.gz"
-    if archive.exists():
-        log.info("node environment %s: cached archive %s", architecture, archive)
-    else:
-        log.info("node environment %s: installing and packing the locked wheels", architecture)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = archive.with_suffix(f".{os.getpid()}.partial")
-        with tempfile.TemporaryDirectory(prefix=f"fruits-node-env-{architecture}-") as folder:
-            install(architecture, requirements, Path(folder))
-            drop_console_scripts(Path(folder))
-            compile_bytecode(Path(folder))
-            pack(Path(folder), partial)
-        os.replace(partial, archive)  # a concurrent or killed build never leaves half a file
+    if not archive.exists():
+        with build_lock(archive):
+            if not archive.exists():  # else a concurrent process built it while we waited
+                build(architecture, requirements, archive)
+    log.info("node environment %s: archive %s", architecture, archive)
     return PackedEnv(architecture, archive, sha256_of(archive), archive.stat().st_size)
