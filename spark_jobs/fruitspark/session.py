@@ -21,6 +21,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # by `make venv`): mapped, Spark's classes are neither read from its jars nor verified again.
 # FRUITSPARK_CLASS_ARCHIVE names another file; set empty, no archive is used.
 CLASS_ARCHIVE_VARIABLE = "FRUITSPARK_CLASS_ARCHIVE"
+# More options for every JVM a local run starts, space-separated: the tests compile with C1
+# only, since their Spark work is too small for C2 to pay back (docs/development.md).
+JAVA_OPTIONS_VARIABLE = "FRUITSPARK_JAVA_OPTIONS"
 _shipped: set[str] = set()
 Arguments = TypeVar("Arguments")  # a job's frozen arguments
 
@@ -41,10 +44,12 @@ def class_archive() -> Path | None:
 
 
 def local_jvm_conf(java_options: Sequence[str] = ()) -> dict[str, str]:
-    """Spark conf for a JVM started on this machine, with `java_options`: it starts from the
-    class-data archive, when there is one. A JVM that finds the archive stale (another JDK,
-    other Spark jars) says so in one warning line and starts without it."""
+    """Spark conf for a JVM started on this machine, with `java_options` and those of
+    FRUITSPARK_JAVA_OPTIONS: it starts from the class-data archive, when there is one. A JVM
+    that finds the archive stale (another JDK, other Spark jars) says so in one warning line
+    and starts without it."""
     archive = class_archive()
+    java_options = [*java_options, *os.environ.get(JAVA_OPTIONS_VARIABLE, "").split()]
     if archive is not None and archive.is_file():
         java_options = [f"-XX:SharedArchiveFile={archive}", *java_options]
     return {"spark.driver.extraJavaOptions": " ".join(java_options)} if java_options else {}

@@ -9,13 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from fruitspark.session import CLASS_ARCHIVE_VARIABLE, class_archive, local_jvm_conf
+from fruitspark.session import (
+    CLASS_ARCHIVE_VARIABLE,
+    JAVA_OPTIONS_VARIABLE,
+    class_archive,
+    local_jvm_conf,
+)
 
 SPARK_JOBS = Path(__file__).resolve().parents[2] / "spark_jobs"
 
 
 def test_the_archive_is_in_the_venv_unless_the_variable_names_another(monkeypatch, tmp_path):
     monkeypatch.delenv(CLASS_ARCHIVE_VARIABLE, raising=False)
+    monkeypatch.delenv(JAVA_OPTIONS_VARIABLE, raising=False)
     assert class_archive() == Path(sys.prefix) / "spark-classes.jsa"
     elsewhere = tmp_path / "classes.jsa"
     elsewhere.write_bytes(b"archive")
@@ -31,11 +37,20 @@ def test_the_archive_is_in_the_venv_unless_the_variable_names_another(monkeypatc
 
 def test_no_archive_when_the_variable_is_empty_or_the_file_missing(monkeypatch, tmp_path):
     monkeypatch.setenv(CLASS_ARCHIVE_VARIABLE, "")
+    monkeypatch.delenv(JAVA_OPTIONS_VARIABLE, raising=False)
     assert class_archive() is None
     assert local_jvm_conf() == {}
     monkeypatch.setenv(CLASS_ARCHIVE_VARIABLE, str(tmp_path / "absent.jsa"))
     assert local_jvm_conf() == {}
     assert local_jvm_conf(["-Xss4m"]) == {"spark.driver.extraJavaOptions": "-Xss4m"}
+
+
+def test_the_variables_options_follow_the_callers(monkeypatch):
+    monkeypatch.setenv(CLASS_ARCHIVE_VARIABLE, "")
+    monkeypatch.setenv(JAVA_OPTIONS_VARIABLE, " -XX:TieredStopAtLevel=1  -Xss4m ")
+    assert local_jvm_conf(["-Xmx1g"]) == {
+        "spark.driver.extraJavaOptions": "-Xmx1g -XX:TieredStopAtLevel=1 -Xss4m"
+    }
 
 
 @pytest.mark.slow
@@ -55,7 +70,8 @@ def test_a_local_job_session_maps_sparks_classes_from_the_archive_make_venv_buil
         "spark.stop()\n"
     )
     environment = {
-        **os.environ,
+        # Only the job's options: not those the tests give every JVM.
+        **{name: value for name, value in os.environ.items() if name != JAVA_OPTIONS_VARIABLE},
         "PYSPARK_PYTHON": sys.executable,
         # The driver JVM's own options, added to spark.driver.extraJavaOptions.
         "SPARK_SUBMIT_OPTS": f"-Xshare:on -Xlog:class+load=info:file={classes_log}",
