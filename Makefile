@@ -11,6 +11,10 @@ SOURCES     := dags plugins spark_jobs scripts localaws tests docs/examples
 # and PostgreSQL, the compose stack's metadata database.
 SYSTEM_PACKAGES := chromium chromium-driver postgresql
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
+# pytest-xdist's workers, each taking whole files: an end-to-end module's days share one local
+# AWS. Three keep this 2-core machine busy while a worker waits on a run (docs/development.md).
+PYTEST_WORKERS ?= 3
+PYTEST      := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never
@@ -69,14 +73,14 @@ typecheck: venv
 	$(BIN)/mypy
 
 check: lint typecheck
-	$(BIN)/pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Files that install the lock's versions elsewhere; tests/test_lock_exports.py fails when they drift.
 requirements: venv
 	$(BIN)/python scripts/export_requirements.py
 
 test: lint typecheck system-packages
-	$(BIN)/pytest
+	$(PYTEST)
 
 demo: venv
 	$(BIN)/python -m scripts.demo $(if $(IMAGES),--images "$(IMAGES)")

@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from fruitspark.session import JAVA_OPTIONS_VARIABLE
 from localaws import s3_authorization
 from tests import airflow_env
 
@@ -16,19 +17,28 @@ from tests import airflow_env
 # in-process check the policies as S3 would.
 s3_authorization.apply()
 
+# Each process (pytest's, and each xdist worker) has its own Airflow home.
 SESSION_FOLDERS = [airflow_env.configure()]
-# ONNX exports of the CNNs, shared by the session's tests and the jobs they start.
+# ONNX exports of the CNNs, shared by the session's tests and the jobs they start. xdist's
+# workers inherit the folder of the process that starts them: each CNN is exported once.
 if "FRUITSPARK_MODEL_CACHE" not in os.environ:
     SESSION_FOLDERS.append(tempfile.mkdtemp(prefix="fruits-onnx-"))
     os.environ["FRUITSPARK_MODEL_CACHE"] = SESSION_FOLDERS[-1]
+# The tests' Spark work is small: C2's compilations would cost more CPU than they save.
+os.environ.setdefault(JAVA_OPTIONS_VARIABLE, "-XX:TieredStopAtLevel=1")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def remove_session_folders():
-    """The Airflow home and the ONNX exports: hundreds of MB a session, left in /tmp else."""
-    yield
+def pytest_unconfigure(config):
+    """The Airflow home and the ONNX exports: hundreds of MB a session, left in /tmp else.
+    Each process removes what it made, the exports after every worker has ended."""
     for folder in SESSION_FOLDERS:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """The end-to-end modules first, each in its own order: xdist's workers start on the
+    longest files and share out the quick ones while those run."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/e2e/"))
 
 
 @pytest.fixture(scope="session")
