@@ -1,6 +1,6 @@
 """Build a CNN with Keras and export it to an ONNX model file: on a laptop or at deploy time,
 never on the cluster (it is not in fruitspark.zip). TensorFlow is imported only when an export
-is not cached.
+is not cached, and then in a child process.
 
 The exported graph takes uint8 RGB images and applies the CNN's own preprocess_input itself:
 ONNX Runtime then needs nothing from Keras, and the parity with Keras holds by construction
@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -100,10 +102,17 @@ def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path
         with build_lock(target):
             if not target.exists():  # else a concurrent process exported it while we waited
                 log.info("%s (weights=%s): exporting to ONNX, once (TensorFlow)", cnn, weights)
-                _export(cnn, weights, target)
+                _export_in_child(cnn, weights, target)
                 return target
     log.info("%s (weights=%s): cached ONNX model %s", cnn, weights, target)
     return target
+
+
+def _export_in_child(cnn: str, weights: Weights, target: Path) -> None:
+    """TensorFlow runs in a child process: the gigabytes a conversion takes go back to the
+    system when it ends, instead of staying with the caller (a deploy, a test worker)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        child.submit(_export, cnn, weights, target).result()
 
 
 def _export(cnn: str, weights: Weights, target: Path) -> None:

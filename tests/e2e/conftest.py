@@ -7,6 +7,7 @@ import io
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from platform import machine
 
 import pyarrow.parquet as pq
 import pytest
@@ -81,7 +82,10 @@ def stack(tmp_path_factory):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         # As infra/fruits-pipeline.yaml makes it: an erasure must delete every version.
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"))  # all three CNNs
+        # All three CNNs. The nodes' environments the runs read, not all (the demo's deploy
+        # has both): the m5 instances they plan (x86_64) and the local node (this machine).
+        architectures = sorted({"x86_64", machine()})
+        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"), architectures=architectures)
         environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
         log = folder / "airflow.log"
