@@ -12,9 +12,9 @@ SOURCES     := dags plugins spark_jobs scripts localaws tests docs/examples
 SYSTEM_PACKAGES := chromium chromium-driver postgresql
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 # pytest-xdist's workers, each taking whole files: an end-to-end module's days share one local
-# AWS. Three keep this 2-core machine busy while a worker waits on a run (docs/development.md).
-PYTEST_WORKERS ?= 3
-PYTEST      := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+# AWS. The quick tests keep a core busy each; the end-to-end ones also wait on their runs, and
+# a third worker fills those waits (docs/development.md).
+PYTEST      := $(BIN)/pytest --dist loadfile
 
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never
@@ -73,14 +73,14 @@ typecheck: venv
 	$(BIN)/mypy
 
 check: lint typecheck
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -n 2 -m "not slow"
 
 # Files that install the lock's versions elsewhere; tests/test_lock_exports.py fails when they drift.
 requirements: venv
 	$(BIN)/python scripts/export_requirements.py
 
 test: lint typecheck system-packages
-	$(PYTEST)
+	$(PYTEST) -n 3 --cov
 
 demo: venv
 	$(BIN)/python -m scripts.demo $(if $(IMAGES),--images "$(IMAGES)")

@@ -14,6 +14,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
@@ -102,7 +103,8 @@ def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path
         with build_lock(target):
             if not target.exists():  # else a concurrent process exported it while we waited
                 log.info("%s (weights=%s): exporting to ONNX, once (TensorFlow)", cnn, weights)
-                _export_in_child(cnn, weights, target)
+                export = _export if "tensorflow" in sys.modules else _export_in_child
+                export(cnn, weights, target)
                 return target
     log.info("%s (weights=%s): cached ONNX model %s", cnn, weights, target)
     return target
@@ -110,7 +112,8 @@ def export_onnx(cnn: str, weights: Weights, cache_dir: Path = CACHE_DIR) -> Path
 
 def _export_in_child(cnn: str, weights: Weights, target: Path) -> None:
     """TensorFlow runs in a child process: the gigabytes a conversion takes go back to the
-    system when it ends, instead of staying with the caller (a deploy, a test worker)."""
+    system when it ends, instead of staying with a caller that never loaded TensorFlow (a
+    deploy, a test worker). A caller that has loaded it exports in its own process."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
         child.submit(_export, cnn, weights, target).result()
 

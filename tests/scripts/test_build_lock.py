@@ -33,6 +33,7 @@ def built_while_it_waits(target, call):
 
 def test_an_export_waits_for_the_one_under_way_and_uses_its_file(tmp_path, monkeypatch):
     monkeypatch.setattr(keras_export, "_export_in_child", never)
+    monkeypatch.setattr(keras_export, "_export", never)
     weights = Weights("random")
     target = tmp_path / f"mobilenet_v2-{keras_export.cache_key('mobilenet_v2', weights)}.onnx"
     assert built_while_it_waits(target, lambda: export_onnx("mobilenet_v2", weights, tmp_path)) == (

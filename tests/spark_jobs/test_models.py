@@ -3,6 +3,9 @@ features. No network: seeded random weights, and weights files the tests save th
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,7 +55,8 @@ def test_exports_are_cached_by_content(tmp_path):
     modified = first.stat().st_mtime_ns
     assert keras_export.export_onnx("mobilenet_v2", RANDOM, tmp_path) == first
     assert first.stat().st_mtime_ns == modified
-    assert list(tmp_path.iterdir()) == [first], "no partial file left behind"
+    exported = [path for path in tmp_path.iterdir() if path.suffix != ".lock"]
+    assert exported == [first], "no partial file left behind"
 
 
 def test_a_weights_file_exports_the_model_it_holds(photos, tmp_path):
@@ -63,3 +67,17 @@ def test_a_weights_file_exports_the_model_it_holds(photos, tmp_path):
     assert from_file != seeded, "cached under their own keys"
     features = [models.OnnxFeaturizer(str(path), 2)(photos) for path in (from_file, seeded)]
     np.testing.assert_array_equal(*features)
+
+
+@pytest.mark.slow
+def test_a_caller_without_tensorflow_exports_in_a_child_and_never_loads_it(tmp_path):
+    """A deploy's process: the export's memory goes back to the system with its child."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from scripts.keras_export import Weights, export_onnx\n"
+        f"model_file = export_onnx('mobilenet_v2', Weights('random'), Path({str(tmp_path)!r}))\n"
+        "assert model_file.stat().st_size > 1_000_000, model_file\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow loaded in the caller'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
