@@ -29,7 +29,7 @@ export UV_COMPILE_BYTECODE := 1
 help:
 	@echo "make demo          the whole DAG offline on a local AWS (IMAGES=dir to use your own)"
 	@echo "make check         the everyday loop: lint, mypy, every test not marked slow"
-	@echo "make test          create the venv, lint, mypy, run every test (incl. slow end-to-end ones)"
+	@echo "make test          create the venv, lint, mypy, run every test (incl. slow end-to-end ones), coverage"
 	@echo "make bench         every benchmark below, one after the other (about 1.5 hours)"
 	@echo "make bench-featurize  DAG parse time, featurize throughput (ratios), the cost model"
 	@echo "make bench-pca     PCA's daily curve: a new day on 0 to 1,000,000 rows of history"
