@@ -12,7 +12,7 @@ from platform import machine
 import pyarrow.parquet as pq
 import pytest
 
-from localaws.airflow_runs import airflow, airflow_environment, run_dag
+from localaws.airflow_runs import airflow, airflow_environment, database, run_dag
 from localaws.client import REGION, client
 from localaws.process import LocalAws
 from scripts.deploy import deploy
@@ -44,16 +44,13 @@ class Stack:
     def has_deferred(self, task_id: str, run_date: str) -> bool:
         """Whether task_id of the run dated run_date has deferred once (it then has a
         next_method), read from the Airflow home's database while the run goes on."""
-        database = self.environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix(
-            "sqlite:///"
-        )
         query = (
             "SELECT task_instance.next_method FROM task_instance JOIN dag_run"
             " ON task_instance.dag_id = dag_run.dag_id AND task_instance.run_id = dag_run.run_id"
             " WHERE task_instance.task_id = ? AND dag_run.logical_date LIKE ?"
         )
-        with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:
-            rows = connection.execute(query, (task_id, f"{run_date}%")).fetchall()
+        with contextlib.closing(sqlite3.connect(database(self.environment), timeout=30)) as db:
+            rows = db.execute(query, (task_id, f"{run_date}%")).fetchall()
         return any(next_method for (next_method,) in rows)
 
     def keys(self, prefix: str) -> dict[str, str]:
