@@ -32,6 +32,19 @@ def test_s3_cp_copies_both_ways(s3, tmp_path):
     assert (tmp_path / "down.txt").read_text() == "fruit"
 
 
+def test_s3_cp_downloads_a_large_object_in_one_get(s3, tmp_path, monkeypatch):
+    """moto reads a whole object for each ranged GET: the archive comes in one GET."""
+    body = bytes(range(256)) * (40 * 2**12)  # 40 MiB: five of the transfer's default parts
+    s3.put_object(Bucket="node", Key="env.tar.gz", Body=body)
+    gets = []
+    session = boto3.Session()  # the one the command's boto3.client("s3") uses
+    session.events.register("before-call.s3.GetObject", lambda **_: gets.append(1))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    assert aws(["s3", "cp", "s3://node/env.tar.gz", str(tmp_path / "env.tar.gz")]) == 0
+    assert (tmp_path / "env.tar.gz").read_bytes() == body
+    assert len(gets) == 1
+
+
 def test_s3_cp_fails_as_the_cli_does(s3, tmp_path, capsys):
     assert aws(["s3", "cp", "s3://node/missing.tar.gz", str(tmp_path / "x")]) == 1
     assert capsys.readouterr().err.startswith("fatal error: ")
