@@ -22,6 +22,8 @@
   on the market asked: spot capacity is never short here.
 - An object uploaded with the metadata `localaws-last-modified: <ISO 8601>` (the header
   x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
+- A copy of a multipart object gets the checksum of its whole content, as on S3 (moto gives
+  it the source's checksum of part checksums, which a whole-object GET then fails to match).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from moto.core.responses import ActionResult
 from moto.emr.exceptions import ValidationException
 from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
-from moto.s3.models import FakeKey
+from moto.s3.models import FakeKey, S3Backend
+from moto.s3.utils import compute_checksum
 
 from localaws.client import LAST_MODIFIED_METADATA
 
@@ -188,9 +191,22 @@ def _backdate_on_request(original):
     return set_metadata
 
 
+def _checksum_of_the_copy(original):
+    def copy_object(
+        self: S3Backend, src_key: FakeKey, dest_bucket_name: str, dest_key_name: str, **kwargs
+    ) -> None:
+        original(self, src_key, dest_bucket_name, dest_key_name, **kwargs)
+        copy = self.get_object(dest_bucket_name, dest_key_name)
+        if src_key.checksum_type == "COMPOSITE" and copy and copy.checksum_algorithm:
+            copy.checksum_value = compute_checksum(copy.value, copy.checksum_algorithm).decode()
+
+    return copy_object
+
+
 def apply() -> None:
     Cluster.terminate = _terminate_once(Cluster.terminate)
     FakeKey.set_metadata = _backdate_on_request(FakeKey.set_metadata)
+    S3Backend.copy_object = _checksum_of_the_copy(S3Backend.copy_object)
     Cluster.run_bootstrap_actions = _leave_bootstrap_to_the_runner
     Cluster.add_steps = _queue_steps(Cluster.add_steps)
     ElasticMapReduceResponse.run_job_flow = _keep_idle_timeout(
