@@ -40,8 +40,9 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
         pytest.param("vgg16", 512, marks=pytest.mark.slow),
     ],
 )
-def test_onnx_runtime_gives_keras_features(cnn, size, photos, tmp_path):
-    model_file = keras_export.export_onnx(cnn, RANDOM, tmp_path)
+def test_onnx_runtime_gives_keras_features(cnn, size, photos):
+    # The session's cached export: the file the end-to-end runs deploy, exported once.
+    model_file = keras_export.export_onnx(cnn, RANDOM)
     onnx_features = models.OnnxFeaturizer(str(model_file), cores=2)(photos)
     keras_features = keras_export.keras_features(cnn, keras_export.build_keras(cnn, RANDOM), photos)
     assert onnx_features.shape == (len(photos), size) == keras_features.shape
