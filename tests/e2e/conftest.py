@@ -79,10 +79,12 @@ def stack(tmp_path_factory):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         # As infra/fruits-pipeline.yaml makes it: an erasure must delete every version.
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        # All three CNNs. The nodes' environments the runs read, not all (the demo's deploy
-        # has both): the m5 instances they plan (x86_64) and the local node (this machine).
+        # What the runs read, not all the demo's deploy has: the default CNN and VGG16 (the
+        # model of a run's conf), not ResNet50; the nodes' environments of the m5 instances
+        # the runs plan (x86_64) and of the local node (this machine).
+        cnns = ("mobilenet_v2", "vgg16")
         architectures = sorted({"x86_64", machine()})
-        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"), architectures=architectures)
+        deploy(f"s3://{BUCKET}/artifacts/", s3, Weights("random"), cnns, architectures)
         environment = airflow_environment(local_aws.endpoint, folder / "airflow-home", BUCKET)
         environment["FRUITS_SENSOR_TIMEOUT_SECONDS"] = "0"
         log = folder / "airflow.log"
