@@ -196,8 +196,10 @@ def _checksum_of_the_copy(original):
         self: S3Backend, src_key: FakeKey, dest_bucket_name: str, dest_key_name: str, **kwargs
     ) -> None:
         original(self, src_key, dest_bucket_name, dest_key_name, **kwargs)
+        if src_key.checksum_type != "COMPOSITE":
+            return
         copy = self.get_object(dest_bucket_name, dest_key_name)
-        if src_key.checksum_type == "COMPOSITE" and copy and copy.checksum_algorithm:
+        if copy and copy.checksum_algorithm:
             copy.checksum_value = compute_checksum(copy.value, copy.checksum_algorithm).decode()
 
     return copy_object

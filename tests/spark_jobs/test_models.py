@@ -41,7 +41,7 @@ def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     ],
 )
 def test_onnx_runtime_gives_keras_features(cnn, size, photos):
-    # The session's cached export: the file the end-to-end runs deploy, exported once.
+    # The session's cached export, which the end-to-end deploys read too: one export a CNN.
     model_file = keras_export.export_onnx(cnn, RANDOM)
     onnx_features = models.OnnxFeaturizer(str(model_file), cores=2)(photos)
     keras_features = keras_export.keras_features(cnn, keras_export.build_keras(cnn, RANDOM), photos)
