@@ -12,9 +12,10 @@ SOURCES     := dags plugins spark_jobs scripts localaws tests docs/examples
 SYSTEM_PACKAGES := chromium chromium-driver postgresql
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 # pytest-xdist's workers, each taking whole files: an end-to-end module's days share one local
-# AWS. The quick tests keep a core busy each; the end-to-end ones also wait on their runs, and
+# AWS. Files start in tests/conftest.py's order (longest first), not xdist's by number of
+# tests. The quick tests keep a core busy each; the end-to-end ones also wait on their runs, and
 # a third worker fills those waits (docs/development.md).
-PYTEST      := $(BIN)/pytest --dist loadfile
+PYTEST      := $(BIN)/pytest --dist loadfile --no-loadscope-reorder
 
 # uv never downloads a Python build here: it uses the system python3.11.
 export UV_PYTHON_DOWNLOADS := never
