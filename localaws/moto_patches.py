@@ -24,6 +24,10 @@
   x-amz-meta-localaws-last-modified) gets that LastModified, to play uploads of past days.
 - A copy of a multipart object gets the checksum of its whole content, as on S3 (moto gives
   it the source's checksum of part checksums, which a whole-object GET then fails to match).
+- ListObjectVersions reads no object's content. moto deep-copies every version in the bucket
+  to mark which is latest, and a FakeKey's copy reads its whole content and writes it again:
+  each listing cost as much as the bucket's bytes (the nodes' archive, the CNNs), whatever
+  its prefix. Here the copy is the key's metadata, with the stored content left alone.
 """
 
 from __future__ import annotations
@@ -205,7 +209,26 @@ def _checksum_of_the_copy(original):
     return copy_object
 
 
+class ListedVersion(FakeKey):
+    """A stored version as ListObjectVersions shows it: its metadata, and its own is_latest.
+    Its content is the stored key's, never read, copied nor closed here."""
+
+    def __del__(self) -> None:
+        """FakeKey's closes the content's buffer, which is the stored key's here."""
+
+
+def _listed_version(self: FakeKey, memo: dict) -> ListedVersion:
+    """FakeKey.__deepcopy__, which moto calls only to list versions. Made without FakeKey's
+    __init__, which would store a content of its own, and without moto's BaseModel.__new__,
+    which keeps every instance until a reset (a server never resets): moto's own copies, each
+    holding a copy of the content, were never freed."""
+    listed = object.__new__(ListedVersion)
+    listed.__dict__.update(self.__dict__)
+    return listed
+
+
 def apply() -> None:
+    FakeKey.__deepcopy__ = _listed_version
     Cluster.terminate = _terminate_once(Cluster.terminate)
     FakeKey.set_metadata = _backdate_on_request(FakeKey.set_metadata)
     S3Backend.copy_object = _checksum_of_the_copy(S3Backend.copy_object)
