@@ -1,4 +1,4 @@
-"""Where this local AWS departs from moto's EMR, applied in the server process only.
+"""Where this local AWS departs from moto's EMR and S3, applied in the server process only.
 
 - moto bootstraps a cluster the moment it is created, and starts its first step at once;
   here clusters stay STARTING and steps PENDING until the runner (emr_runner) moves them.

@@ -38,25 +38,25 @@ def pytest_unconfigure(config):
 # The end-to-end modules, longest first, by their wall time in a whole `make test` (about 650,
 # 550, 420, 300, 200 and 100 s): each worker starts on one of the three longest, and the
 # next worker to be nearly done takes the next one (xdist's loadfile, without its reordering by
-# number of tests: `--no-loadscope-reorder` in the Makefile).
-E2E_LONGEST_FIRST = (
-    "test_ui_trigger",
-    "test_pipeline",
-    "test_erasure",
-    "test_catch_up",
-    "test_interruptions",
-    "test_hostile_uploads",
+# number of tests: `--no-loadscope-reorder` in the Makefile). tests/test_checks.py keeps
+# every end-to-end module listed.
+E2E_LONGEST_FIRST = tuple(
+    f"tests/e2e/{module}.py"
+    for module in (
+        "test_ui_trigger",
+        "test_pipeline",
+        "test_erasure",
+        "test_catch_up",
+        "test_interruptions",
+        "test_hostile_uploads",
+    )
 )
 
 
 def start_rank(item: pytest.Item) -> int:
-    """Where item's module starts: the end-to-end modules first, longest first."""
-    if not item.nodeid.startswith("tests/e2e/"):
-        return len(E2E_LONGEST_FIRST) + 1
-    module = item.nodeid.split("::")[0].removeprefix("tests/e2e/").removesuffix(".py")
-    return (
-        E2E_LONGEST_FIRST.index(module) if module in E2E_LONGEST_FIRST else len(E2E_LONGEST_FIRST)
-    )
+    """Where item's file starts: the end-to-end modules first, longest first."""
+    path = item.nodeid.split("::")[0]
+    return E2E_LONGEST_FIRST.index(path) if path in E2E_LONGEST_FIRST else len(E2E_LONGEST_FIRST)
 
 
 def pytest_collection_modifyitems(items):

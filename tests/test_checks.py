@@ -1,4 +1,5 @@
-"""`make check` and the pre-commit hooks run the same checks, with the lock's tools."""
+"""`make check` and the pre-commit hooks run the same checks, with the lock's tools; `make
+test` starts every end-to-end module before the quick ones."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from tests.conftest import E2E_LONGEST_FIRST
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -33,3 +36,9 @@ def test_the_pre_commit_configuration_is_valid_and_runs_makes_checks():
         assert re.search(rf"\$\(BIN\)/{re.escape(tool)}\b", makefile), tool
     assert re.search(r"^check: lint typecheck$", makefile, re.M)
     assert re.search(r"^test: lint typecheck ", makefile, re.M)
+
+
+def test_every_end_to_end_module_has_its_place_in_the_start_order():
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests/e2e").glob("test_*.py")}
+    assert set(E2E_LONGEST_FIRST) == modules
+    assert "--no-loadscope-reorder" in (ROOT / "Makefile").read_text()
