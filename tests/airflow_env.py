@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where coverage's `patch = subprocess` hands its settings to the processes a test starts.
+COVERAGE_SETTINGS_VARIABLE = "COVERAGE_PROCESS_CONFIG"
 
 
 def configure() -> Path:
@@ -29,6 +31,16 @@ def configure() -> Path:
         }
     )
     return home
+
+
+def unmeasured(environment: dict[str, str]) -> dict[str, str]:
+    """environment for Airflow's own processes (`airflow dags test`, the UI test's services):
+    coverage does not measure them. Its tracer costs them about 40% more CPU, mostly in
+    Airflow's, the provider's and boto3's code, and the product code they run is measured
+    in-process by tests/dags and tests/plugins (docs/development.md, "Coverage")."""
+    return {
+        name: value for name, value in environment.items() if name != COVERAGE_SETTINGS_VARIABLE
+    }
 
 
 def run_bare_python(search_path: list[Path], code: str) -> subprocess.CompletedProcess:

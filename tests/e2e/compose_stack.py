@@ -30,6 +30,7 @@ from localaws.client import client, read_parquet, upload_folder
 from localaws.process import LocalAws, free_port
 from scripts.fruits_sample import generate
 from scripts.new_env import fill_secrets
+from tests.airflow_env import unmeasured
 from tests.docker import compose
 from tests.e2e.postgres import postgres_server
 from tests.e2e.sns_inbox import alerts_inbox
@@ -100,8 +101,11 @@ def host_overrides(home: Path, dags: Path, api_port: int) -> dict[str, str]:
 
 
 def machine_environment() -> dict[str, str]:
-    """This process's environment without the Airflow settings the other tests' conftest made."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
+    """This process's environment without the Airflow settings the other tests' conftest made,
+    and unmeasured by coverage."""
+    return unmeasured(
+        {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
+    )
 
 
 def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.Popen:
