@@ -101,11 +101,8 @@ def host_overrides(home: Path, dags: Path, api_port: int) -> dict[str, str]:
 
 
 def machine_environment() -> dict[str, str]:
-    """This process's environment without the Airflow settings the other tests' conftest made,
-    and unmeasured by coverage."""
-    return unmeasured(
-        {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
-    )
+    """This process's environment without the Airflow settings the other tests' conftest made."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("AIRFLOW")}
 
 
 def start(service: str, environment: dict[str, str], logs: Path) -> subprocess.Popen:
@@ -195,7 +192,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
             environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = environment[
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
             ].replace(POSTGRES_IN_COMPOSE, f"@127.0.0.1:{postgres_port}/")
-            return {**machine_environment(), **environment, **overrides}
+            return unmeasured({**machine_environment(), **environment, **overrides})
 
         airflow_init(environment_of("airflow-init"), logs)
         environment = environment_of("airflow-scheduler")
