@@ -34,10 +34,11 @@ def configure() -> Path:
 
 
 def unmeasured(environment: dict[str, str]) -> dict[str, str]:
-    """environment for Airflow's own processes (`airflow dags test`, the UI test's services):
-    coverage does not measure them. Its tracer costs them about 40% more CPU, mostly in
-    Airflow's, the provider's and boto3's code, and the product code they run is measured
-    in-process by tests/dags and tests/plugins (docs/development.md, "Coverage")."""
+    """environment for Airflow's own processes (the `airflow` commands, `dags test` among
+    them, and the UI test's services): coverage does not measure them. Its tracer costs them
+    about 40% more CPU, mostly in Airflow's, the provider's and boto3's code, and the product
+    code they run is measured in-process by tests/dags and tests/plugins
+    (docs/development.md, "Coverage")."""
     return {
         name: value for name, value in environment.items() if name != COVERAGE_SETTINGS_VARIABLE
     }
