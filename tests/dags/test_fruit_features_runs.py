@@ -11,7 +11,6 @@ import copy
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -298,17 +297,18 @@ def step_arguments(cluster, name: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("logical_date", "day"),
-    [(None, TODAY.subtract(days=1)), (TODAY.subtract(days=10), TODAY.subtract(days=10))],
-    ids=["without a date", "for a past date"],
+    "logical_date", [None, TODAY.subtract(days=10)], ids=["without a date", "for a past date"]
 )
-def test_a_trigger_with_or_without_a_date_runs_the_day_it_means(run_dag, s3, logical_date, day):
+def test_a_trigger_with_or_without_a_date_runs_the_day_it_means(run_dag, s3, logical_date):
     """Without a date (the CLI without -l, the REST API, the UI's form left empty): the run
-    of the last complete day, which takes what landed and no run took, as every run does.
-    For a date: that date's day, as its scheduled run, whatever interval Airflow inferred."""
+    of the last complete day when it was triggered (a midnight may pass during the test),
+    which takes what landed and no run took, as every run does. For a date: that date's day,
+    as its scheduled run, whatever interval Airflow inferred."""
     with emr_plays_steps():
         dag_run = run_dag(logical_date=logical_date)
     assert dag_run.state == "success", states(dag_run)
+    triggered_on = pendulum.instance(dag_run.run_after).start_of("day")
+    day = logical_date or triggered_on.subtract(days=1)
     (cluster,) = clusters()
     interval = f"{day.isoformat()}/{day.add(days=1).isoformat()}"
     assert {tag["Key"]: tag["Value"] for tag in cluster.tags}["data_interval"] == interval
@@ -490,6 +490,24 @@ def run_in_airflow(run_id: str, state: str) -> Iterator[Callable[[str], None]]:
             session.query(DagRun).filter(DagRun.run_id == run_id).delete()
 
 
+@contextmanager
+def once_waiting(finish: Callable[[], None]) -> Iterator[threading.Event]:
+    """Runs finish (the other run ending) once create_emr_cluster has decided to wait for
+    another run, whenever that is on a busy machine; yields an event set once it ran."""
+    from fruit_pipeline.retry_safe import RetrySafeEmrCreateJobFlowOperator as Operator
+
+    wait_for, finished = Operator.wait_for, threading.Event()
+
+    def waiting(self, busy):
+        if not finished.is_set():
+            finish()
+            finished.set()
+        return wait_for(self, busy)
+
+    with mock.patch.object(Operator, "wait_for", waiting):
+        yield finished
+
+
 def test_a_run_waits_for_the_cluster_of_a_run_still_running(run_dag, s3, moto_endpoint, capfd):
     """A backfill runs several runs at once, whatever the DAG's max_active_runs: two would
     take the same images. The cluster of a run still running is never ended; this run waits
@@ -498,17 +516,18 @@ def test_a_run_waits_for_the_cluster_of_a_run_still_running(run_dag, s3, moto_en
     busy = orphan_cluster(emr, "backfill__busy", TODAY.subtract(days=1))
     seen_while_running = []
 
-    def finish_later(set_state: Callable[[str], None]) -> None:
-        time.sleep(6)
+    def finish(set_state: Callable[[str], None]) -> None:
         seen_while_running.append(emr.describe_cluster(ClusterId=busy)["Cluster"])
         seen_while_running.append(clusters())
         set_state("failed")  # it failed, and its teardown never ran: its cluster is an orphan
 
-    with run_in_airflow("backfill__busy", "running") as set_state, emr_plays_steps():
-        finisher = threading.Thread(target=finish_later, args=(set_state,))
-        finisher.start()
+    with (
+        run_in_airflow("backfill__busy", "running") as set_state,
+        once_waiting(lambda: finish(set_state)) as finished,
+        emr_plays_steps(),
+    ):
         dag_run = run_dag()
-        finisher.join()
+    assert finished.is_set(), "the run never waited"
     assert dag_run.state == "success", states(dag_run)
     while_running, clusters_then = seen_while_running
     assert while_running["Status"]["State"] == "WAITING", "ended while its run was running"
@@ -538,15 +557,16 @@ def test_of_two_runs_creating_at_once_the_later_cluster_ends_and_waits(
     def another_run_created_first(self, context):
         if not rival:
             rival.append(orphan_cluster(emr, "backfill__rival", TODAY.subtract(days=2)))
-            threading.Timer(6, set_state, args=("success",)).start()
         return create(self, context)
 
     with (
         run_in_airflow("backfill__rival", "running") as set_state,
+        once_waiting(lambda: set_state("success")) as finished,
         mock.patch.object(EmrCreateJobFlowOperator, "execute", another_run_created_first),
         emr_plays_steps(),
     ):
         dag_run = run_dag()
+        assert finished.is_set(), "the run never waited"
         assert dag_run.state == "success", states(dag_run)
     by_id = {cluster.id: cluster for cluster in clusters()}
     (rival_id,) = rival
