@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -300,3 +300,29 @@ def dateless_run(stack) -> str:
     """A run triggered through the REST API without a logical date: its id."""
     triggered = stack.api.post("/dags/fruit_features/dagRuns", json={"logical_date": None})
     return triggered.raise_for_status().json()["dag_run_id"]
+
+
+def last_midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def schedule_quiet(stack, for_seconds: float) -> None:
+    """Waits until the daily schedule will not start a run for for_seconds: its run of the
+    day that ended at the last midnight exists and has ended, and the next midnight is
+    further away. A story that lands images then knows which run takes them, even when the
+    suite runs across midnight (queued runs start in the order of their run_after, one at a
+    time: a scheduled run created after a story's run waits for it)."""
+
+    def quiet() -> bool:
+        now = datetime.now(UTC)
+        if last_midnight(now) + timedelta(days=1) - now < timedelta(seconds=for_seconds):
+            return False
+        runs = stack.api.get("/dags/fruit_features/dagRuns", params={"limit": 100}).json()
+        scheduled = [run for run in runs["dag_runs"] if run["run_type"] == "scheduled"]
+        ticked = any(
+            datetime.fromisoformat(run["data_interval_end"]) >= last_midnight(now)
+            for run in scheduled
+        )
+        return ticked and all(run["state"] in ("success", "failed") for run in scheduled)
+
+    wait_for("the daily schedule quiet", quiet, for_seconds + 600, stack.logs)

@@ -27,9 +27,11 @@ from tests.e2e.compose_stack import (
     dateless_run,
     ended,
     featurize_running,
+    last_midnight,
     responds,
     run_path,
     running_stack,
+    schedule_quiet,
     task_states,
     upload_images,
     wait_for,
@@ -37,6 +39,9 @@ from tests.e2e.compose_stack import (
 from tests.e2e.sns_inbox import received_alerts
 
 pytestmark = pytest.mark.slow
+# The day of the runs triggered for a date: fixed, so that the tests that find its run find
+# it even when midnight passes between them.
+A_PAST_DAY = last_midnight(datetime.now(UTC)) - timedelta(days=6)
 
 
 @pytest.fixture(scope="module")
@@ -208,18 +213,23 @@ def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
     assert stack.emr.list_clusters()["Clusters"] == clusters_before
 
 
+def unpaused_run(runs: list[dict]) -> dict:
+    """The scheduled run that unpausing created: the first (a midnight since adds one)."""
+    scheduled = [run for run in runs if run["run_type"] == "scheduled"]
+    return min(scheduled, key=lambda run: run["logical_date"])
+
+
 def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
     """By now: the scheduled run was skipped (nothing new after the triggered run), and the
     unknown-key run failed."""
 
     def scheduled_run_ended():
         runs = stack.api.get("/dags/fruit_features/dagRuns").json()["dag_runs"]
-        (scheduled,) = [run for run in runs if run["run_type"] == "scheduled"]
-        return runs if scheduled["state"] in ("success", "failed") else None
+        return runs if unpaused_run(runs)["state"] in ("success", "failed") else None
 
     # A retry may still be under way: see AWS_RETRIES in the DAG (apache/airflow#72716).
     runs = wait_for("the scheduled run ending", scheduled_run_ended, 120, stack.logs)
-    (scheduled,) = [run for run in runs if run["run_type"] == "scheduled"]
+    scheduled = unpaused_run(runs)
     tasks = stack.api.get(
         f"/dags/fruit_features/dagRuns/{quote(scheduled['dag_run_id'], safe='')}/taskInstances"
     ).json()["task_instances"]
@@ -253,7 +263,9 @@ def test_failed_and_skipped_runs_trigger_no_consumer_run(stack):
 
 def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_path_factory):
     """The REST API's trigger without a logical_date, as the UI's form left empty and the
-    CLI without -l: the run of the last complete day, taking what landed and no run took."""
+    CLI without -l: the run of the last complete day when it was triggered, taking what
+    landed and no run took."""
+    schedule_quiet(stack, for_seconds=60)
     new = upload_images(stack, tmp_path_factory, seed=41)
     triggered = stack.api.post(
         "/dags/fruit_features/dagRuns", json={"logical_date": None}
@@ -263,9 +275,9 @@ def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_pa
     run = wait_for(f"run {run_id} finished", lambda: ended(stack, run_id), 300, stack.logs)
     assert run["state"] == "success", task_states(stack, run_id)
     (cluster,) = clusters_of(stack, run_id)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = last_midnight(datetime.fromisoformat(run["run_after"]))
     interval = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["data_interval"]
-    assert interval == f"{(today - timedelta(days=1)).isoformat()}/{today.isoformat()}"
+    assert interval == f"{(midnight - timedelta(days=1)).isoformat()}/{midnight.isoformat()}"
     paths = all_feature_paths(stack)
     assert len(paths) == len(set(paths)), "each image once"
     assert new <= set(paths)
@@ -333,6 +345,7 @@ def test_mark_success_on_the_watch_drops_no_image_and_a_trigger_for_a_date_takes
     """The UI's "mark success" on watch_spark_steps while featurize runs: the teardown ends
     the cluster, publish_outputs finds the steps not completed and publishes nothing. Then
     `airflow dags trigger -l D`: the run of day D, which takes what featurize left."""
+    schedule_quiet(stack, for_seconds=600)  # a scheduled run would take what was left
     new = upload_images(stack, tmp_path_factory, seed=45)
     run_id = dateless_run(stack)
 
@@ -351,7 +364,7 @@ def test_mark_success_on_the_watch_drops_no_image_and_a_trigger_for_a_date_takes
     log = stack.api.get(f"{run_path(run_id)}/taskInstances/publish_outputs/logs/1").text
     assert "the steps did not all complete" in log
 
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    day = A_PAST_DAY
     subprocess.run(
         [str(BIN / "airflow"), "dags", "trigger", "fruit_features", "-l", day.isoformat()],
         env=stack.environment,
@@ -399,7 +412,7 @@ def cleared_alone(stack, run_id: str, day: datetime, task_id: str) -> tuple[dict
 
 def test_each_clear_of_a_finished_run_alone_does_what_the_docs_say(stack):
     """The run of the date triggered above, cleared task by task through the CLI."""
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=6)
+    day = A_PAST_DAY
     paths, events = sorted(all_feature_paths(stack)), len(asset_events(stack))
     runs = stack.api.get("/dags/fruit_features/dagRuns", params={"limit": 100}).json()
     (run_id,) = [
@@ -436,6 +449,7 @@ def test_a_paused_runs_cluster_ends_by_itself_after_its_last_step(stack, tmp_pat
     teardown included. The steps finish on EMR, and the cluster's own idle timeout ends it
     (shortened to EMR's shortest through EMR's API, as the interruption test does; the DAG
     asks for tuning.IDLE_TIMEOUT_SECONDS, 15 minutes). Unpaused, the run ends well."""
+    schedule_quiet(stack, for_seconds=60)
     upload_images(stack, tmp_path_factory, seed=47)
     run_id = dateless_run(stack)
 
@@ -472,9 +486,10 @@ def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, 
     waiters that create at the same moment leave the earlier cluster alone, and the later
     one is ended at once, with no step), each image featurized once, and one features event
     for them."""
+    schedule_quiet(stack, for_seconds=300)  # until a backfilled run has taken the images
     new = upload_images(stack, tmp_path_factory, seed=43)
     events_before = {event["id"] for event in asset_events(stack)}
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = last_midnight(datetime.now(UTC))
     stack.api.post(
         "/backfills",
         json={
