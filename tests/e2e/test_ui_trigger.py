@@ -214,7 +214,7 @@ def test_an_unknown_conf_key_fails_the_run_before_any_aws_call(stack):
 
 
 def unpaused_run(runs: list[dict]) -> dict:
-    """The scheduled run that unpausing created: the first (a midnight since adds one)."""
+    """The scheduled run that unpausing created: the first, as each midnight since adds one."""
     scheduled = [run for run in runs if run["run_type"] == "scheduled"]
     return min(scheduled, key=lambda run: run["logical_date"])
 
