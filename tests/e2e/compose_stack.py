@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from fruit_pipeline.run_interval import DAY, midnight
 from fruits_contract.landing import landing_key
 from localaws.client import client, read_parquet, upload_folder
 from localaws.process import LocalAws, free_port
@@ -302,10 +303,6 @@ def dateless_run(stack) -> str:
     return triggered.raise_for_status().json()["dag_run_id"]
 
 
-def last_midnight(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def schedule_quiet(stack, for_seconds: float) -> None:
     """Waits until the daily schedule will not start a run for for_seconds: its run of the
     day that ended at the last midnight exists and has ended, and the next midnight is
@@ -315,13 +312,12 @@ def schedule_quiet(stack, for_seconds: float) -> None:
 
     def quiet() -> bool:
         now = datetime.now(UTC)
-        if last_midnight(now) + timedelta(days=1) - now < timedelta(seconds=for_seconds):
+        if midnight(now) + DAY - now < timedelta(seconds=for_seconds):
             return False
         runs = stack.api.get("/dags/fruit_features/dagRuns", params={"limit": 100}).json()
         scheduled = [run for run in runs["dag_runs"] if run["run_type"] == "scheduled"]
         ticked = any(
-            datetime.fromisoformat(run["data_interval_end"]) >= last_midnight(now)
-            for run in scheduled
+            datetime.fromisoformat(run["data_interval_end"]) >= midnight(now) for run in scheduled
         )
         return ticked and all(run["state"] in ("success", "failed") for run in scheduled)
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
+from fruit_pipeline.run_interval import midnight
 from localaws.client import latest_version, read_parquet
 from tests.docker import compose
 from tests.e2e.browser import logged_in_page
@@ -27,7 +28,6 @@ from tests.e2e.compose_stack import (
     dateless_run,
     ended,
     featurize_running,
-    last_midnight,
     responds,
     run_path,
     running_stack,
@@ -41,7 +41,7 @@ from tests.e2e.sns_inbox import received_alerts
 pytestmark = pytest.mark.slow
 # The day of the runs triggered for a date: fixed, so that the tests that find its run find
 # it even when midnight passes between them.
-A_PAST_DAY = last_midnight(datetime.now(UTC)) - timedelta(days=6)
+A_PAST_DAY = midnight(datetime.now(UTC)) - timedelta(days=6)
 
 
 @pytest.fixture(scope="module")
@@ -275,9 +275,11 @@ def test_a_run_triggered_without_a_date_runs_the_last_complete_day(stack, tmp_pa
     run = wait_for(f"run {run_id} finished", lambda: ended(stack, run_id), 300, stack.logs)
     assert run["state"] == "success", task_states(stack, run_id)
     (cluster,) = clusters_of(stack, run_id)
-    midnight = last_midnight(datetime.fromisoformat(run["run_after"]))
+    # Worked out here, not with fruit_pipeline.run_interval, which made the interval.
+    trigger_time = datetime.fromisoformat(run["run_after"])
+    end = trigger_time.replace(hour=0, minute=0, second=0, microsecond=0)
     interval = {tag["Key"]: tag["Value"] for tag in cluster["Tags"]}["data_interval"]
-    assert interval == f"{(midnight - timedelta(days=1)).isoformat()}/{midnight.isoformat()}"
+    assert interval == f"{(end - timedelta(days=1)).isoformat()}/{end.isoformat()}"
     paths = all_feature_paths(stack)
     assert len(paths) == len(set(paths)), "each image once"
     assert new <= set(paths)
@@ -489,7 +491,7 @@ def test_a_backfill_runs_one_cluster_at_a_time_and_takes_each_image_once(stack, 
     schedule_quiet(stack, for_seconds=300)  # until a backfilled run has taken the images
     new = upload_images(stack, tmp_path_factory, seed=43)
     events_before = {event["id"] for event in asset_events(stack)}
-    today = last_midnight(datetime.now(UTC))
+    today = midnight(datetime.now(UTC))
     stack.api.post(
         "/backfills",
         json={

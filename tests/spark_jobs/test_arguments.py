@@ -72,7 +72,7 @@ def test_empty_window_bounds_are_a_full_rebuild_filed_today():
         ["--input", "in", "--output", "out/", "--modified-after=", "--modified-before="]
     )
     assert args.window.is_full
-    assert args.ingest_date in {before, datetime.now(UTC).date()}, "today, if midnight passed"
+    assert args.ingest_date in {before, datetime.now(UTC).date()}, "the day of the call"
     assert (args.model, args.model_file, args.output) == ("mobilenet_v2", None, "out")
 
 
